@@ -1,0 +1,57 @@
+"""Command line of sandbox/cloudctl."""
+import argparse
+import sys
+
+from cmsandbox import cloud
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="cloudctl", description="Sandbox OpenStack cloud on 127.0.0.1 (Keystone, Placement, "
+        "Glance, Nova with simulated hypervisors). State lives in .sandbox/.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("up", help="install on first use, then start every service")
+    p.add_argument("--computes", type=int, help="number of simulated hypervisors (default 6)")
+    sub.add_parser("down", help="stop the processes the sandbox started (data is kept)")
+    sub.add_parser("status", help="processes, memory, physics, Nova's view of each host")
+    p = sub.add_parser("seed", help="flavors, image, projects and a deterministic fleet")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--servers", type=int, default=36)
+    p = sub.add_parser("reboot", help="reboot a simulated hypervisor (its guests come back off)")
+    p.add_argument("host")
+    p.add_argument("--seconds", type=float, help="how long the host stays down (default 10)")
+    p.add_argument("--no-wait", action="store_true", help="return before the service reports")
+    p = sub.add_parser("fault", help="inject a fault on a host")
+    p.add_argument("kind", choices=sorted(list(cloud.FAULTS) + [
+        "bandwidth", "clear", "service-down", "service-up"]))
+    p.add_argument("host")
+    p.add_argument("value", nargs="?", help="for bandwidth: MiB/s")
+    sub.add_parser("reset", help="stop everything and wipe the sandbox's data (keeps the venv)")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "up":
+            cloud.up(args.computes)
+        elif args.command == "down":
+            cloud.down()
+        elif args.command == "status":
+            cloud.status()
+        elif args.command == "seed":
+            from cmsandbox import seed
+            seed.seed(args.seed, args.servers)
+        elif args.command == "reboot":
+            cloud.reboot(args.host, args.seconds, wait=not args.no_wait)
+        elif args.command == "fault":
+            if args.kind == "bandwidth" and args.value is None:
+                parser.error("fault bandwidth HOST MIBPS")
+            cloud.fault(args.kind, args.host, args.value)
+        elif args.command == "reset":
+            cloud.reset()
+    except RuntimeError as exc:
+        print("cloudctl %s: %s" % (args.command, exc), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""up / down / status / reboot / fault / reset of the sandbox cloud."""
+import json
+import os
+import shutil
+import time
+from concurrent import futures
+
+from cmsandbox import bootstrap
+from cmsandbox import configs
+from cmsandbox import layout
+from cmsandbox import procs
+from cmsandbox import services
+from cmsandbox import simdriver_files
+
+
+def log(message):
+    print("[cloudctl %s] %s" % (time.strftime("%H:%M:%S"), message), flush=True)
+
+
+def up(computes=None):
+    started = time.monotonic()
+    if computes:
+        layout.save_settings({"computes": computes})
+    layout.passwords()
+    configs.render_all()
+    hosts = layout.compute_hosts()
+
+    if not services.mysql_initialized():
+        log("initialising MariaDB data directory")
+        services.init_mysql()
+    services.start_epmd()
+    services.start_mysql()
+    procs.wait_for("epmd", lambda: procs.port_open(layout.PORTS["epmd"]), 20, "epmd")
+    services.start_rabbitmq()
+    procs.wait_for("MariaDB", lambda: procs.port_open(layout.PORTS["mysql"]), 60, "mysql")
+    bootstrap.step("databases", bootstrap.create_databases)
+    log("schemas")
+    bootstrap.sync_schemas()
+
+    for service in services.API_SERVICES:
+        services.start_api(service)
+    procs.wait_for("RabbitMQ", lambda: procs.port_open(layout.PORTS["amqp"]), 90, "rabbitmq")
+    for service in services.API_SERVICES:
+        procs.wait_for(service + " API", lambda s=service: services.api_ready(s), 120,
+                       services.api_proc_name(service))
+    log("APIs answer (%.0fs)" % (time.monotonic() - started))
+    bootstrap.step("catalog", bootstrap.register_catalog)
+    services.start_nova_service("nova-conductor")
+    services.start_nova_service("nova-scheduler")
+    conn = bootstrap.admin_connection()
+    _wait_services(conn, "nova-conductor", ["nova-conductor"], 60)
+    for host in hosts:
+        services.start_compute(host)
+    _wait_computes(conn, hosts, 120)
+    bootstrap.discover_hosts()
+    bootstrap.ensure_zones(conn, hosts)
+    _wait_hypervisors(conn, hosts, 120)
+    log("sandbox up: %d hypervisors in %.0fs; OS_CLIENT_CONFIG_FILE=%s OS_CLOUD=sandbox"
+        % (len(hosts), time.monotonic() - started, layout.CLOUDS_YAML))
+
+
+def _wait_services(conn, binary, proc_names, timeout, hosts=None):
+    def registered():
+        for name in proc_names:
+            if not procs.pid_of(name):
+                raise RuntimeError("%s exited while starting; see %s/%s.out" % (
+                    name, layout.LOGS, name))
+        seen = {s.host for s in conn.compute.services(binary=binary) if s.state == "up"}
+        return set(hosts) <= seen if hosts else bool(seen)
+    procs.wait_for(binary + " to report", registered, timeout)
+
+
+def _wait_computes(conn, hosts, timeout):
+    _wait_services(conn, "nova-compute", [services.compute_proc_name(h) for h in hosts],
+                   timeout, hosts)
+
+
+def _wait_hypervisors(conn, hosts, timeout):
+    def listed():
+        names = {h.name for h in conn.compute.hypervisors()}
+        return set(hosts) <= names
+    procs.wait_for("hypervisors to be discovered", listed, timeout)
+
+
+def down():
+    names = procs.running()
+    order = sorted(names, key=lambda n: (not n.startswith("compute-"), n.startswith("api-"),
+                                         n in ("rabbitmq", "mysql", "epmd"), n == "epmd"))
+    with futures.ThreadPoolExecutor(8) as pool:
+        computes = [n for n in order if n.startswith("compute-")]
+        list(pool.map(procs.stop, computes))
+        rest = [n for n in order if n not in computes and n not in ("rabbitmq", "mysql", "epmd")]
+        list(pool.map(procs.stop, rest))
+    for name in ("rabbitmq", "mysql", "epmd"):
+        if name in names:
+            procs.stop(name, timeout=30)
+    log("stopped %d processes" % len(names))
+
+
+def reset():
+    down()
+    for path in (layout.DATA, layout.COMPUTES, layout.ETC, layout.LOGS, layout.RUN):
+        shutil.rmtree(path, ignore_errors=True)
+    for path in (layout.CLOUDS_YAML, layout.SECRETS):
+        if os.path.exists(path):
+            os.unlink(path)
+    log("sandbox state wiped (the service venv is kept)")
+
+
+def reboot(host, seconds=None, wait=True):
+    """Like a real reboot: the hypervisor goes away, comes back, and its guests are off."""
+    _check_host(host)
+    seconds = layout.settings().get("reboot_s", 10) if seconds is None else seconds
+    name = services.compute_proc_name(host)
+    procs.stop(name, timeout=10)
+    with open(os.path.join(layout.compute_dir(host), simdriver_files.REBOOT_MARKER), "w") as fh:
+        fh.write(str(time.time()))
+    log("%s is rebooting (%ss)" % (host, seconds))
+    time.sleep(float(seconds))
+    services.start_compute(host)
+    if wait:
+        conn = bootstrap.admin_connection()
+        _wait_service_up(conn, host, 120)
+    log("%s is back" % host)
+
+
+def _wait_service_up(conn, host, timeout):
+    started = time.time()
+
+    def up_again():
+        for svc in conn.compute.services(binary="nova-compute", host=host):
+            updated = svc.updated_at or ""
+            return svc.state == "up" and updated > time.strftime(
+                "%Y-%m-%dT%H:%M:%S", time.gmtime(started))
+        return False
+    procs.wait_for("%s to report again" % host, up_again, timeout)
+
+
+def _check_host(host):
+    if host not in layout.compute_hosts():
+        raise SystemExit("unknown host %r (sandbox hosts: %s)" % (
+            host, ", ".join(layout.compute_hosts())))
+
+
+FAULTS = {
+    "fail-live-migration": ("live_migration", "fail"),
+    "stall-live-migration": ("live_migration", "stall"),
+    "fail-cold-migration": ("cold_migration", "fail"),
+}
+
+
+def fault(kind, host, value=None):
+    """Arms a fault on a host; see ``cloudctl fault --help``."""
+    _check_host(host)
+    path = os.path.join(layout.compute_dir(host), simdriver_files.FAULTS_FILE)
+    try:
+        with open(path) as handle:
+            current = json.load(handle)
+    except (IOError, ValueError):
+        current = {}
+    if kind in FAULTS:
+        key, val = FAULTS[kind]
+        current[key] = val
+    elif kind == "bandwidth":
+        current["bandwidth_mbps"] = float(value)
+    elif kind == "clear":
+        current = {}
+    elif kind == "service-down":
+        procs.stop(services.compute_proc_name(host), timeout=5)
+        log("%s nova-compute killed (Nova marks it down after service_down_time)" % host)
+        return
+    elif kind == "service-up":
+        services.start_compute(host)
+        log("%s nova-compute started" % host)
+        return
+    else:
+        raise SystemExit("unknown fault %r" % kind)
+    with open(path, "w") as handle:
+        json.dump(current, handle)
+    log("%s faults: %s" % (host, current or "none"))
+
+
+def status():
+    """Which processes run, their memory, the physics, and what Nova says of each host."""
+    from cmsandbox.physics import DEFAULT_PHYSICS
+    names = procs.running()
+    total = 0.0
+    lines = []
+    for name in names:
+        rss = procs.rss_mb(procs.pid_of(name))
+        total += rss
+        lines.append("  %-22s pid %-7s %7.0f MiB" % (name, procs.pid_of(name), rss))
+    print("processes (%d running, %.0f MiB RSS in all):" % (len(names), total))
+    print("\n".join(lines) or "  none")
+    s = layout.settings()
+    print("hypervisors: %d x (%d vCPU, %d MiB RAM, %d GB disk), zones: %d" % (
+        s["computes"], s["host_vcpus"], s["host_memory_mb"], s["host_disk_gb"], s["zones"]))
+    print("physics: " + ", ".join("%s=%s" % kv for kv in sorted(DEFAULT_PHYSICS.items())))
+    print("host reboot: %ss" % s.get("reboot_s", 10))
+    for host in layout.compute_hosts():
+        path = os.path.join(layout.compute_dir(host), simdriver_files.FAULTS_FILE)
+        if os.path.exists(path):
+            with open(path) as handle:
+                armed = json.load(handle)
+            if armed:
+                print("faults armed on %s: %s" % (host, armed))
+    if "api-nova" in names:
+        try:
+            conn = bootstrap.admin_connection()
+            for svc in sorted(conn.compute.services(), key=lambda x: (x.binary, x.host)):
+                print("  %-16s %-8s %-4s %-8s %s" % (svc.binary, svc.host, svc.state,
+                                                    svc.status, svc.disabled_reason or ""))
+        except Exception as exc:  # status must print what it can
+            print("nova API not answering: %s" % exc)
+    print("clouds.yaml: %s (clouds: sandbox, sandbox-tenant)" % layout.CLOUDS_YAML)
+    return total

@@ -1,0 +1,269 @@
+"""Renders the configuration files of every sandbox service into .sandbox/etc."""
+import os
+
+import yaml
+
+from cmsandbox import layout
+from cmsandbox.physics import DEFAULT_PHYSICS
+
+
+def _ini(sections):
+    lines = []
+    for section, values in sections.items():
+        lines.append("[%s]" % section)
+        for key, value in values.items():
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            lines.append("%s = %s" % (key, value))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _write(path, text, mode=0o600):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def db_url(name):
+    pw = layout.passwords()["db"]
+    return "mysql+pymysql://sandbox:%s@%s:%d/%s?charset=utf8" % (
+        pw, layout.HOST, layout.PORTS["mysql"], name)
+
+
+def transport_url():
+    pw = layout.passwords()["rabbit"]
+    return "rabbit://sandbox:%s@%s:%d/" % (pw, layout.HOST, layout.PORTS["amqp"])
+
+
+def _authtoken(user):
+    return {
+        "www_authenticate_uri": layout.url("keystone", "/v3"),
+        "auth_url": layout.url("keystone", "/v3"),
+        "auth_type": "password",
+        "project_domain_name": "Default",
+        "user_domain_name": "Default",
+        "project_name": "service",
+        "username": user,
+        "password": layout.passwords()["service"],
+        "region_name": layout.REGION,
+    }
+
+
+def _service_auth(user):
+    auth = _authtoken(user)
+    del auth["www_authenticate_uri"]
+    return auth
+
+
+def keystone_dir():
+    return os.path.join(layout.ETC, "keystone")
+
+
+def render_keystone():
+    base = keystone_dir()
+    _write(os.path.join(base, "keystone.conf"), _ini({
+        "DEFAULT": {"log_file": os.path.join(layout.LOGS, "keystone.log")},
+        "database": {"connection": db_url("keystone")},
+        "token": {"provider": "fernet", "expiration": 14400},
+        "fernet_tokens": {"key_repository": os.path.join(base, "fernet-keys")},
+        "fernet_receipts": {"key_repository": os.path.join(base, "fernet-keys")},
+        "credential": {"key_repository": os.path.join(base, "credential-keys")},
+    }))
+
+
+def render_placement():
+    _write(os.path.join(layout.ETC, "placement", "placement.conf"), _ini({
+        "DEFAULT": {"log_file": os.path.join(layout.LOGS, "placement.log")},
+        "placement_database": {"connection": db_url("placement")},
+        "api": {"auth_strategy": "keystone"},
+        "keystone_authtoken": _authtoken("placement"),
+    }))
+
+
+def render_glance():
+    base = os.path.join(layout.ETC, "glance")
+    store = os.path.join(layout.DATA, "glance")
+    _write(os.path.join(base, "glance-api.conf"), _ini({
+        "DEFAULT": {
+            "log_file": os.path.join(layout.LOGS, "glance-api.log"),
+            "enabled_backends": "file:file",
+            "bind_host": layout.HOST,
+            "bind_port": layout.PORTS["glance"],
+            "workers": 1,
+            "show_image_direct_url": False,
+            "enabled_import_methods": "[glance-direct,web-download]",
+        },
+        "database": {"connection": db_url("glance")},
+        "keystone_authtoken": _authtoken("glance"),
+        "paste_deploy": {
+            "flavor": "keystone",
+            "config_file": os.path.join(layout.VENV, "etc", "glance", "glance-api-paste.ini"),
+        },
+        "glance_store": {"default_backend": "file"},
+        "file": {"filesystem_store_datadir": os.path.join(store, "images")},
+        "os_glance_staging_store": {"filesystem_store_datadir": os.path.join(store, "staging")},
+        "os_glance_tasks_store": {"filesystem_store_datadir": os.path.join(store, "tasks")},
+        "oslo_policy": {"enforce_new_defaults": True},
+    }))
+
+
+def _nova_common(state_path, log_name):
+    s = layout.settings()
+    return {
+        "DEFAULT": {
+            "transport_url": transport_url(),
+            "state_path": state_path,
+            "log_file": os.path.join(layout.LOGS, log_name),
+            "my_ip": layout.HOST,
+            "compute_driver": "cloudmaint_sim.SimulatedHypervisorDriver",
+            "report_interval": 5,
+            "service_down_time": 20,
+            "periodic_fuzzy_delay": 0,
+            "sync_power_state_interval": 15,
+            "shelved_offload_time": -1,
+            "shelved_poll_interval": -1,
+            "heal_instance_info_cache_interval": -1,
+            "resize_confirm_window": 0,
+            "instance_usage_audit": False,
+            "cpu_allocation_ratio": s["cpu_allocation_ratio"],
+            "ram_allocation_ratio": s["ram_allocation_ratio"],
+            "disk_allocation_ratio": s["disk_allocation_ratio"],
+            "reserved_host_memory_mb": 2048,
+            "reserved_host_disk_mb": 0,
+            "graceful_shutdown_timeout": 5,
+            "default_availability_zone": "az1",
+        },
+        "api": {"auth_strategy": "keystone"},
+        "api_database": {"connection": db_url("nova_api")},
+        "database": {"connection": db_url("nova")},
+        "keystone_authtoken": _authtoken("nova"),
+        "placement": _service_auth("nova"),
+        "neutron": dict(_service_auth("nova"), service_metadata_proxy=False),
+        "glance": {"region_name": layout.REGION},
+        "cinder": {"os_region_name": layout.REGION},
+        "service_user": {"send_service_user_token": False},
+        "scheduler": {"discover_hosts_in_cells_interval": 10, "workers": 1},
+        "conductor": {"workers": 1},
+        "filter_scheduler": {
+            "enabled_filters": ",".join([
+                "ComputeFilter", "ComputeCapabilitiesFilter",
+                "ImagePropertiesFilter", "ServerGroupAntiAffinityFilter",
+                "ServerGroupAffinityFilter", "SameHostFilter", "DifferentHostFilter",
+            ]),
+            "host_subset_size": 2,
+            "shuffle_best_same_weighed_hosts": True,
+        },
+        "compute": {
+            "live_migration_wait_for_vif_plug": False,
+            "max_concurrent_live_migrations": 1,
+            "resource_provider_association_refresh": 30,
+        },
+        "libvirt": {
+            "live_migration_completion_timeout": 800,
+            "live_migration_timeout_action": "abort",
+            "live_migration_permit_post_copy": True,
+            "live_migration_downtime": 500,
+        },
+        "wsgi": {"api_paste_config": os.path.join(layout.VENV, "etc", "nova", "api-paste.ini")},
+        "oslo_concurrency": {"lock_path": os.path.join(state_path, "locks")},
+        "oslo_messaging_notifications": {"driver": "noop"},
+        "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": 0},
+        "oslo_policy": {"enforce_new_defaults": True, "enforce_scope": True},
+        "vnc": {"enabled": False},
+        "spice": {"enabled": False},
+        "serial_console": {"enabled": False},
+    }
+
+
+def nova_conf_path(name="nova.conf"):
+    return os.path.join(layout.ETC, "nova", name)
+
+
+def render_nova():
+    state = os.path.join(layout.DATA, "nova")
+    os.makedirs(os.path.join(state, "locks"), exist_ok=True)
+    _write(nova_conf_path(), _ini(_nova_common(state, "nova.log")))
+    # The API's WSGI loader reads its paste pipeline from the first config file it is given.
+    with open(os.path.join(layout.VENV, "etc", "nova", "api-paste.ini")) as handle:
+        _write(nova_conf_path("api-paste.ini"), handle.read(), mode=0o644)
+
+
+def render_compute(host):
+    base = layout.compute_dir(host)
+    state = os.path.join(base, "state")
+    os.makedirs(os.path.join(state, "locks"), exist_ok=True)
+    sections = _nova_common(state, "nova-compute-%s.log" % host)
+    sections["DEFAULT"].update({
+        "host": host,
+        "my_ip": layout.host_ip(host),
+        "instances_path": os.path.join(state, "instances"),
+    })
+    s = layout.settings()
+    sections["cloudmaint_sim"] = {
+        "state_dir": base,
+        "vcpus": s["host_vcpus"],
+        "memory_mb": s["host_memory_mb"],
+        "disk_gb": s["host_disk_gb"],
+    }
+    for key, value in DEFAULT_PHYSICS.items():
+        sections["cloudmaint_sim"][key] = value
+    _write(nova_conf_path("nova-compute-%s.conf" % host), _ini(sections))
+
+
+def render_rabbitmq():
+    base = os.path.join(layout.DATA, "rabbitmq")
+    os.makedirs(base, exist_ok=True)
+    _write(os.path.join(base, "rabbitmq.conf"), "\n".join([
+        "listeners.tcp.default = %s:%d" % (layout.HOST, layout.PORTS["amqp"]),
+        "default_user = sandbox",
+        "default_pass = %s" % layout.passwords()["rabbit"],
+        "loopback_users = none",
+        "management.tcp.ip = 127.0.0.1",
+        "log.console = false",
+        "",
+    ]))
+    _write(os.path.join(base, "enabled_plugins"), "[].\n", mode=0o644)
+    cookie = os.path.join(base, ".erlang.cookie")
+    if not os.path.exists(cookie):
+        _write(cookie, layout.passwords()["rabbit"].replace("-", "x").replace("_", "y"), mode=0o400)
+
+
+def render_clouds_yaml():
+    pw = layout.passwords()
+    auth_url = layout.url("keystone", "/v3")
+
+    def cloud(user, password, project):
+        return {
+            "auth": {
+                "auth_url": auth_url,
+                "username": user,
+                "password": password,
+                "project_name": project,
+                "user_domain_name": "Default",
+                "project_domain_name": "Default",
+            },
+            "region_name": layout.REGION,
+            "interface": "public",
+            "identity_api_version": 3,
+        }
+
+    doc = {"clouds": {
+        "sandbox": cloud("admin", pw["admin"], layout.ADMIN_PROJECT),
+        "sandbox-tenant": cloud(layout.TENANT_USER, pw["owner"], layout.TENANT_PROJECTS[0]),
+    }}
+    _write(layout.CLOUDS_YAML, "# Generated by sandbox/cloudctl: the sandbox cloud on 127.0.0.1.\n"
+           + yaml.safe_dump(doc, default_flow_style=False, sort_keys=False))
+
+
+def render_all():
+    layout.ensure_dirs()
+    render_keystone()
+    render_placement()
+    render_glance()
+    render_nova()
+    for host in layout.compute_hosts():
+        render_compute(host)
+    render_rabbitmq()
+    render_clouds_yaml()

@@ -1,0 +1,380 @@
+"""A Nova virt driver that behaves like a hypervisor without running guests.
+
+Loaded by nova-compute as ``nova.virt.cloudmaint_sim`` (see compute_launcher.py). It keeps Nova's
+fake driver bookkeeping but adds what the collection needs to be tested against:
+
+- guests persist in the host's state dir, so a restarted nova-compute finds them again, and a
+  host *reboot* (marker file written by ``cloudctl reboot``) leaves them powered off;
+- live migration is pre-copy with real timing and progress on the migration record, honours
+  force-complete (post-copy, or pause when post-copy is not permitted) and abort;
+- cold migration costs a shutdown, a disk copy at the host bandwidth and a boot;
+- shelve uploads a real snapshot to Glance; unshelve is fast where the disk was kept;
+- faults (``cloudctl fault``) make the next live or cold migration fail or stall, or cut bandwidth.
+"""
+import io
+import json
+import os
+import threading
+import time
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova.compute import power_state
+from nova.compute import task_states
+from nova.compute import vm_states
+from nova import exception
+from nova.image import glance
+from nova.virt import fake
+
+from cmsandbox import physics
+from cmsandbox import simdriver_files
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+_OPTS = [
+    cfg.StrOpt("state_dir", help="Per-host directory: guests, faults, events."),
+    cfg.IntOpt("vcpus", default=16),
+    cfg.IntOpt("memory_mb", default=49152),
+    cfg.IntOpt("disk_gb", default=500),
+] + [cfg.FloatOpt(name, default=value) for name, value in physics.DEFAULT_PHYSICS.items()]
+CONF.register_opts(_OPTS, group="cloudmaint_sim")
+
+GUESTS_FILE = simdriver_files.GUESTS_FILE
+FAULTS_FILE = simdriver_files.FAULTS_FILE
+EVENTS_FILE = simdriver_files.EVENTS_FILE
+REBOOT_MARKER = simdriver_files.REBOOT_MARKER
+MIB = 1024 * 1024
+
+
+class _Control(object):
+    def __init__(self):
+        self.abort = False
+        self.force = False
+
+
+class SimulatedHypervisorDriver(fake.FakeDriverWithoutFakeNodes):
+
+    def __init__(self, virtapi, read_only=False):
+        opts = CONF.cloudmaint_sim
+        self.vcpus = opts.vcpus
+        self.memory_mb = opts.memory_mb
+        self.local_gb = opts.disk_gb
+        super(SimulatedHypervisorDriver, self).__init__(virtapi, read_only)
+        self._state_dir = opts.state_dir
+        self._lock = threading.RLock()
+        self._controls = {}
+        self._kept_disks = {}
+        self._image_api = glance.API()
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def _path(self, name):
+        return os.path.join(self._state_dir, name)
+
+    def _physics(self):
+        return {key: getattr(CONF.cloudmaint_sim, key) for key in physics.DEFAULT_PHYSICS}
+
+    def _save(self):
+        with self._lock:
+            doc = {
+                "guests": {uuid: {"name": g.name, "state": g.state, "resources": getattr(g, "resources", [0, 0, 0])}
+                           for uuid, g in self.instances.items()},
+                "kept_disks": self._kept_disks,
+            }
+            tmp = self._path(GUESTS_FILE + ".tmp")
+            with open(tmp, "w") as handle:
+                json.dump(doc, handle)
+            os.replace(tmp, self._path(GUESTS_FILE))
+
+    def _event(self, kind, instance, **fields):
+        record = dict(fields, event=kind, instance=instance.uuid, name=instance.display_name,
+                      host=CONF.host, at=time.time())
+        with self._lock, open(self._path(EVENTS_FILE), "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        LOG.info("simulated %s: %s", kind, record, instance=instance)
+
+    def init_host(self, host):
+        super(SimulatedHypervisorDriver, self).init_host(host)
+        os.makedirs(self._state_dir, exist_ok=True)
+        rebooted = os.path.exists(self._path(REBOOT_MARKER))
+        try:
+            with open(self._path(GUESTS_FILE)) as handle:
+                doc = json.load(handle)
+        except (IOError, ValueError):
+            doc = {}
+        for uuid, guest in doc.get("guests", {}).items():
+            state = power_state.SHUTDOWN if rebooted else guest["state"]
+            item = fake.FakeInstance(guest["name"], state, uuid)
+            item.resources = guest.get("resources", [0, 0, 0])
+            self.resources.claim(*item.resources)
+            self.instances[uuid] = item
+        self._kept_disks = doc.get("kept_disks", {})
+        if rebooted:
+            LOG.warning("host %s was rebooted: %d guests are powered off", host, len(self.instances))
+            os.unlink(self._path(REBOOT_MARKER))
+        self._save()
+
+    # -- faults --------------------------------------------------------------------------
+
+    def _faults(self):
+        try:
+            with open(self._path(FAULTS_FILE)) as handle:
+                return json.load(handle)
+        except (IOError, ValueError):
+            return {}
+
+    def _take_fault(self, kind):
+        """A fault armed for the next operation of this kind, consumed on use."""
+        with self._lock:
+            faults = self._faults()
+            value = faults.pop(kind, None)
+            if value is not None:
+                with open(self._path(FAULTS_FILE), "w") as handle:
+                    json.dump(faults, handle)
+            return value
+
+    def _bandwidth(self):
+        value = self._faults().get("bandwidth_mbps")
+        return float(value) if value else CONF.cloudmaint_sim.bandwidth_mbps
+
+    def _profile(self, instance):
+        flavor = instance.flavor
+        return physics.guest_profile(flavor.memory_mb, flavor.root_gb, instance.metadata or {},
+                                     self._physics())
+
+    # -- guest lifecycle -----------------------------------------------------------------
+
+    def spawn(self, context, instance, image_meta, injected_files, admin_password, allocations,
+              network_info=None, block_device_info=None, power_on=True, accel_info=None):
+        wait = CONF.cloudmaint_sim.boot_s if power_on else 0.0
+        if instance.vm_state == vm_states.SHELVED_OFFLOADED:
+            if self._kept_disks.pop(instance.uuid, None):
+                path = "local_disk"
+            else:
+                path = "image_download"
+                wait += physics.transfer_s(self._profile(instance)["disk_used_gb"],
+                                           CONF.cloudmaint_sim.glance_mbps)
+            self._event("unshelve", instance, path=path, seconds=round(wait, 3))
+        time.sleep(wait)
+        super(SimulatedHypervisorDriver, self).spawn(
+            context, instance, image_meta, injected_files, admin_password, allocations,
+            network_info=network_info, block_device_info=block_device_info, power_on=power_on,
+            accel_info=accel_info)
+        flavor = instance.flavor
+        self.instances[instance.uuid].resources = [flavor.vcpus, flavor.memory_mb, flavor.root_gb]
+        self._save()
+
+    def destroy(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, destroy_secrets=True):
+        shelving = (instance.vm_state == vm_states.SHELVED
+                    or instance.task_state == task_states.SHELVING_OFFLOADING)
+        if shelving and instance.uuid in self.instances:
+            # A partial shelve: the root disk stays on this host for a fast unshelve.
+            self._kept_disks[instance.uuid] = time.time()
+        super(SimulatedHypervisorDriver, self).destroy(
+            context, instance, network_info, block_device_info=block_device_info,
+            destroy_disks=destroy_disks, destroy_secrets=destroy_secrets)
+        self._save()
+
+    def _set_state(self, instance, state):
+        if instance.uuid not in self.instances:
+            raise exception.InstanceNotFound(instance_id=instance.uuid)
+        self.instances[instance.uuid].state = state
+        self._save()
+
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        if instance.uuid not in self.instances:
+            raise exception.InstanceNotFound(instance_id=instance.uuid)
+        if self.instances[instance.uuid].state == power_state.RUNNING:
+            time.sleep(CONF.cloudmaint_sim.shutdown_s)
+        self._set_state(instance, power_state.SHUTDOWN)
+
+    def power_on(self, context, instance, network_info, block_device_info=None,
+                 accel_info=None, share_info=None):
+        if instance.uuid not in self.instances:
+            raise exception.InstanceNotFound(instance_id=instance.uuid)
+        time.sleep(CONF.cloudmaint_sim.boot_s)
+        self._set_state(instance, power_state.RUNNING)
+
+    def reboot(self, context, instance, network_info, reboot_type, block_device_info=None,
+               bad_volumes_callback=None, accel_info=None, share_info=None):
+        super(SimulatedHypervisorDriver, self).reboot(
+            context, instance, network_info, reboot_type, block_device_info=block_device_info,
+            bad_volumes_callback=bad_volumes_callback, accel_info=accel_info, share_info=share_info)
+        self._save()
+
+    def pause(self, instance):
+        self._set_state(instance, power_state.PAUSED)
+
+    def unpause(self, instance):
+        self._set_state(instance, power_state.RUNNING)
+
+    def suspend(self, context, instance):
+        # A suspend writes guest memory to disk.
+        time.sleep(physics.transfer_s(self._profile(instance)["ram_used_mb"] / 1024.0,
+                                      CONF.cloudmaint_sim.glance_mbps))
+        self._set_state(instance, power_state.SUSPENDED)
+
+    def resume(self, context, instance, network_info, block_device_info=None, share_info=None):
+        time.sleep(physics.transfer_s(self._profile(instance)["ram_used_mb"] / 1024.0,
+                                      CONF.cloudmaint_sim.glance_mbps))
+        self._set_state(instance, power_state.RUNNING)
+
+    def snapshot(self, context, instance, image_id, update_task_state):
+        if instance.uuid not in self.instances:
+            raise exception.InstanceNotRunning(instance_id=instance.uuid)
+        update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
+        update_task_state(task_state=task_states.IMAGE_UPLOADING,
+                          expected_state=task_states.IMAGE_PENDING_UPLOAD)
+        disk_gb = self._profile(instance)["disk_used_gb"]
+        seconds = physics.transfer_s(disk_gb, CONF.cloudmaint_sim.glance_mbps)
+        time.sleep(seconds)
+        # The bits are a small descriptor, not gigabytes: the timing above stands for the size.
+        payload = json.dumps({"instance": instance.uuid, "modelled_disk_gb": disk_gb}).encode()
+        self._image_api.update(context, image_id,
+                               {"disk_format": "raw", "container_format": "bare"},
+                               data=io.BytesIO(payload), purge_props=False)
+        self._event("snapshot", instance, image=image_id, seconds=round(seconds, 3),
+                    modelled_disk_gb=disk_gb)
+
+    # -- cold migration ------------------------------------------------------------------
+
+    def migrate_disk_and_power_off(self, context, instance, dest, flavor, network_info,
+                                   block_device_info=None, timeout=0, retry_interval=0):
+        was_running = self.instances.get(instance.uuid) is not None and \
+            self.instances[instance.uuid].state == power_state.RUNNING
+        self.power_off(instance)
+        fault = self._take_fault("cold_migration")
+        disk_gb = self._profile(instance)["disk_used_gb"]
+        seconds = physics.transfer_s(disk_gb, self._bandwidth())
+        if fault == "fail":
+            time.sleep(seconds / 2)
+            if was_running:
+                self._set_state(instance, power_state.RUNNING)
+            self._event("cold_migration", instance, dest=dest, outcome="failed (injected)")
+            raise exception.InstanceFaultRollback(
+                inner_exception=exception.ResizeError(reason="simulated disk copy failure"))
+        time.sleep(seconds)
+        self._event("cold_migration", instance, dest=dest, seconds=round(seconds, 3),
+                    disk_gb=disk_gb)
+        return ""
+
+    def finish_migration(self, context, migration, instance, disk_info, network_info,
+                         image_meta, resize_instance, allocations, block_device_info=None,
+                         power_on=True, share_info=None):
+        # spawn() adds the boot time.
+        super(SimulatedHypervisorDriver, self).finish_migration(
+            context, migration, instance, disk_info, network_info, image_meta,
+            resize_instance, allocations, block_device_info=block_device_info,
+            power_on=power_on, share_info=share_info)
+
+    def confirm_migration(self, context, migration, instance, network_info):
+        super(SimulatedHypervisorDriver, self).confirm_migration(
+            context, migration, instance, network_info)
+        self._save()
+
+    def finish_revert_migration(self, context, instance, network_info, migration,
+                                block_device_info=None, power_on=True, share_info=None):
+        super(SimulatedHypervisorDriver, self).finish_revert_migration(
+            context, instance, network_info, migration, block_device_info=block_device_info,
+            power_on=power_on, share_info=share_info)
+        flavor = instance.flavor
+        self.instances[instance.uuid].resources = [flavor.vcpus, flavor.memory_mb, flavor.root_gb]
+        self._save()
+
+    # -- live migration ------------------------------------------------------------------
+
+    def live_migration(self, context, instance, dest, post_method, recover_method,
+                       block_migration=False, migrate_data=None):
+        migration = migrate_data.migration
+        profile = self._profile(instance)
+        fault = self._take_fault("live_migration")
+        dirty = profile["dirty_mbps"]
+        if fault == "stall":
+            dirty = max(dirty, self._bandwidth() * 1.5)
+        model = physics.Precopy(profile["ram_used_mb"], dirty, self._bandwidth(),
+                                CONF.libvirt.live_migration_downtime)
+        control = self._controls[instance.uuid] = _Control()
+        timeout = CONF.libvirt.live_migration_completion_timeout * max(
+            1.0, profile["ram_used_mb"] / 1024.0)
+        interval = CONF.cloudmaint_sim.progress_interval_s
+        started = last = time.monotonic()
+        outcome = None
+        try:
+            while outcome is None:
+                time.sleep(interval)
+                now = time.monotonic()
+                model.set_bandwidth(self._bandwidth())
+                converged = model.advance(now - last)
+                last = now
+                self._report(migration, model)
+                if control.abort:
+                    outcome = "cancelled"
+                elif fault == "fail" and model.processed >= 0.3 * model.total:
+                    outcome = "error"
+                elif converged:
+                    outcome = "precopy"
+                elif control.force:
+                    outcome = "postcopy" if CONF.libvirt.live_migration_permit_post_copy \
+                        else "paused"
+                elif timeout and now - started > timeout:
+                    if CONF.libvirt.live_migration_timeout_action == "force_complete":
+                        control.force = True
+                    else:
+                        outcome = "cancelled"
+        finally:
+            self._controls.pop(instance.uuid, None)
+
+        stats = {"dest": dest, "rounds": model.round, "memory_mb": round(model.total),
+                 "transferred_mb": round(model.processed), "rho": round(model.rho, 3)}
+        if outcome in ("cancelled", "error"):
+            self._event("live_migration", instance, outcome=outcome,
+                        seconds=round(time.monotonic() - started, 3), **stats)
+            recover_method(context, instance, dest, migrate_data, migration_status=outcome)
+            return
+
+        if outcome == "postcopy":
+            downtime = CONF.cloudmaint_sim.post_copy_switch_ms / 1000.0
+            time.sleep(downtime + model.post_copy_s())
+        else:
+            downtime = model.stop_and_copy_s()
+            time.sleep(downtime)
+        model.processed += model.pending
+        model.pending = 0.0
+        self._report(migration, model)
+        self._event("live_migration", instance, outcome="completed", mode=outcome,
+                    downtime_ms=round(downtime * 1000.0, 1),
+                    seconds=round(time.monotonic() - started, 3), **stats)
+        post_method(context, instance, dest, block_migration, migrate_data)
+
+    def _report(self, migration, model):
+        migration.memory_total = int(model.total * MIB)
+        migration.memory_processed = int(model.processed * MIB)
+        migration.memory_remaining = int(model.pending * MIB)
+        try:
+            migration.save()
+        except Exception:  # progress is best effort; the migration itself goes on
+            LOG.exception("could not save migration progress")
+
+    def live_migration_force_complete(self, instance):
+        control = self._controls.get(instance.uuid)
+        if control:
+            control.force = True
+
+    def live_migration_abort(self, instance):
+        control = self._controls.get(instance.uuid)
+        if control:
+            control.abort = True
+
+    def post_live_migration(self, context, instance, block_device_info, migrate_data=None):
+        # Runs on the source once the guest runs on the destination.
+        self.destroy(context, instance, network_info=None, block_device_info=block_device_info)
+
+    def post_live_migration_at_destination(self, context, instance, network_info,
+                                           block_migration=False, block_device_info=None):
+        fake.FakeDriver.spawn(self, context, instance, None, None, None, None)
+        flavor = instance.flavor
+        self.instances[instance.uuid].resources = [flavor.vcpus, flavor.memory_mb, flavor.root_gb]
+        self._save()

@@ -1,0 +1,5 @@
+"""Names of the files a simulated hypervisor keeps in its state dir (shared with cloudctl)."""
+GUESTS_FILE = "guests.json"
+FAULTS_FILE = "faults.json"
+EVENTS_FILE = "events.jsonl"
+REBOOT_MARKER = "rebooted"
