@@ -1,0 +1,328 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, cloudmaint.openstack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Draining one hypervisor: every server handled by its policy, concurrently, and accounted for.
+
+The plan (what happens to each server and why) is computed before anything changes and is the
+whole answer in check mode. Progress is written to each server's metadata before it is acted
+on, so a later run, from any controller, resumes instead of starting over.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from concurrent import futures
+
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
+
+REASON_PREFIX = 'cloudmaint:'
+MOVES = ('live_migrate', 'cold_migrate')
+# Statuses a server may keep on a host that is about to reboot.
+AT_REST = ('SHUTOFF', 'SHELVED', 'SHELVED_OFFLOADED', 'SUSPENDED', 'ERROR')
+# Campaign state -> statuses that show the action already happened.
+SATISFIED = {
+    'stopped': ('SHUTOFF',),
+    'left': ('SHUTOFF', 'PAUSED', 'SUSPENDED'),
+    'rebuild_pending': ('SHUTOFF',),
+    'shelved': ('SHELVED', 'SHELVED_OFFLOADED'),
+    'suspended': ('SUSPENDED',),
+}
+
+
+def disabled_reason(campaign, text=None):
+    return '%s campaign %s: %s' % (REASON_PREFIX, campaign, text or 'host maintenance')
+
+
+def policy_view(server):
+    """The plain server dict the policy resolves."""
+    return {
+        'id': server['id'], 'name': server.get('name'), 'project_id': server.get('tenant_id'),
+        'status': server.get('status'), 'task_state': server.get(sa.TASK_KEY),
+        'metadata': server.get('metadata') or {},
+    }
+
+
+def already_done(server, campaign):
+    """The campaign state a server on the drained host has already reached, or None."""
+    record, _note = cm.parse(server.get('metadata'))
+    if record is None or record.campaign != campaign:
+        return None
+    if server.get('status') in SATISFIED.get(record.state, ()):
+        return record.state
+    return None
+
+
+def likely_destination(server, hosts, exclude):
+    """A hint for check mode: the enabled, up host with most free RAM in the server's zone."""
+    ram = (server.get('flavor') or {}).get('ram', 0)
+    zone = server.get('OS-EXT-AZ:availability_zone')
+    best = None
+    for host in hosts:
+        if host['name'] in exclude or not host['usable'] or host['free_ram_mb'] < ram:
+            continue
+        if zone and host.get('zone') and host['zone'] != zone:
+            continue
+        if best is None or host['free_ram_mb'] > best['free_ram_mb']:
+            best = host
+    if best is not None:
+        best['free_ram_mb'] -= ram
+        return best['name']
+    return None
+
+
+def _utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+class HostDrain(object):
+    """Drains ``host`` for ``campaign``; ``run()`` returns the module result."""
+
+    def __init__(self, nova, waiter, policy, host, campaign, importance='medium', reason=None,
+                 destinations=None, max_parallel=None, max_parallel_per_host=None,
+                 action_timeout=1800, check_mode=False, now=_utcnow):
+        self.nova = nova
+        self.waiter = waiter
+        self.policy = policy
+        self.host = host
+        self.campaign = campaign
+        self.importance = importance
+        self.reason = reason
+        self.destinations = destinations or {}
+        self.max_parallel = max_parallel
+        self.max_parallel_per_host = max_parallel_per_host
+        self.action_timeout = action_timeout
+        self.check_mode = check_mode
+        self.now = now
+        self.changed = False
+        self._lock = threading.Lock()
+
+    # -- the compute service -------------------------------------------------------------
+
+    def service(self):
+        service = self.nova.compute_service(self.host)
+        if service is None:
+            known = sorted(s['host'] for s in self.nova.compute_services())
+            raise LookupError('unknown host %r: no nova-compute service by that name (known: %s)'
+                              % (self.host, ', '.join(known)))
+        return service
+
+    def set_enabled(self, enabled):
+        service = self.service()
+        wanted = 'enabled' if enabled else 'disabled'
+        result = {'status': service['status'], 'disabled_reason': service.get('disabled_reason'),
+                  'state': service['state'], 'id': service['id']}
+        if service['status'] == wanted:
+            if not enabled and not (service.get('disabled_reason') or '').startswith(REASON_PREFIX):
+                result['note'] = 'disabled by someone else (%s): left as it is' % (
+                    service.get('disabled_reason') or 'no reason given')
+            return result
+        body = {'status': wanted}
+        if not enabled:
+            body['disabled_reason'] = disabled_reason(self.campaign, self.reason)
+        self.changed = True
+        if not self.check_mode:
+            updated = self.nova.update_service(service['id'], body)
+            result.update(status=updated['status'], disabled_reason=updated.get('disabled_reason'))
+        else:
+            result.update(status=wanted, disabled_reason=body.get('disabled_reason'))
+        return result
+
+    # -- planning ------------------------------------------------------------------------
+
+    def plan(self, servers, hint_hosts=None):
+        entries = []
+        hint_hosts = hint_hosts or []
+        for server in sorted(servers, key=lambda s: (s.get('name') or '', s['id'])):
+            entry = {'id': server['id'], 'name': server.get('name'),
+                     'project_id': server.get('tenant_id'), 'from': self.host,
+                     'status_before': server.get('status')}
+            done = already_done(server, self.campaign)
+            decision = self.policy.resolve(policy_view(server), self.importance)
+            entry.update(sla_class=decision.sla_class, source=decision.source,
+                         reason=decision.reason, notes=decision.notes,
+                         chain=decision.chain, action=decision.action)
+            if done:
+                entry.update(action='none', outcome='already_done',
+                             reason='campaign %s already %s this server' % (self.campaign, done))
+            elif server.get('status') == 'ERROR':
+                entry.update(outcome='left_in_error')
+            elif decision.transient:
+                entry['outcome'] = 'busy'
+            elif decision.action == 'none':
+                at_rest = server.get('status') in AT_REST
+                entry['outcome'] = 'at_rest' if at_rest else 'nothing_possible'
+            if decision.action in MOVES and entry.get('outcome') is None:
+                chosen = self.destinations.get(server['id']) or self.destinations.get(
+                    server.get('name'))
+                entry['requested_destination'] = chosen
+                entry['likely_destination'] = chosen or likely_destination(
+                    server, hint_hosts, {self.host})
+            entry['_decision'] = decision
+            entry['_server'] = server
+            entries.append(entry)
+        return entries
+
+    # -- doing ---------------------------------------------------------------------------
+
+    def _record(self, server, action):
+        metadata = cm.record(action, self.host, self.campaign, self.now(),
+                             prior_status=server.get('status'))
+        self.nova.set_metadata(server['id'], metadata)
+
+    def _do(self, action, server, entry, decision, live_slots):
+        destination = entry.get('requested_destination')
+        if action == 'live_migrate':
+            with live_slots:
+                attempt = sa.live_migrate(self.nova, self.waiter, server, destination,
+                                          completion=decision.live_migration,
+                                          timeout=self.action_timeout)
+                if not attempt.ok and destination and attempt.get('refused'):
+                    # The operator's choice was refused by the scheduler: let it choose.
+                    retry = sa.live_migrate(self.nova, self.waiter, server, None,
+                                            completion=decision.live_migration,
+                                            timeout=self.action_timeout)
+                    retry['destination_fallback'] = True
+                    retry['refused_destination'] = {'host': destination,
+                                                    'error': attempt.get('detail')}
+                    attempt = retry
+            return attempt
+        if action == 'cold_migrate':
+            attempt = sa.cold_migrate(self.nova, self.waiter, server, destination,
+                                      timeout=self.action_timeout)
+            if not attempt.ok and destination and attempt.get('refused'):
+                retry = sa.cold_migrate(self.nova, self.waiter, server, None,
+                                        timeout=self.action_timeout)
+                retry['destination_fallback'] = True
+                attempt = retry
+            return attempt
+        if action == 'shelve_partial':
+            return sa.in_place(self.nova, self.waiter, server, 'shelve', self.action_timeout)
+        if action in ('stop', 'leave', 'rebuild'):
+            # leave and rebuild keep the server here, stopped cleanly before the reboot.
+            if server.get('status') in ('PAUSED', 'SUSPENDED', 'SHUTOFF'):
+                return sa.Attempt(action, server).finish(
+                    'done', 'kept as %s' % server.get('status'), changed=False)
+            attempt = sa.in_place(self.nova, self.waiter, server, 'stop', self.action_timeout)
+            attempt['action'] = action
+            return attempt
+        if action == 'suspend':
+            return sa.in_place(self.nova, self.waiter, server, 'suspend', self.action_timeout)
+        if action == 'delete':
+            return sa.delete(self.nova, self.waiter, server, self.action_timeout)
+        return sa.Attempt(action, server).finish('failed', 'unknown action %r' % action)
+
+    def _handle(self, entry, live_slots):
+        decision = entry.pop('_decision')
+        server = entry.pop('_server')
+        attempts = []
+        for action in decision.chain:
+            fresh = self.nova.server(server['id'])
+            if fresh is None:
+                attempts.append(sa.Attempt(action, server).finish('failed', 'server disappeared'))
+                break
+            if fresh.get(sa.HOST_KEY) != self.host:
+                break
+            server = fresh
+            try:
+                if action != 'delete':
+                    self._record(server, action)
+                attempt = self._do(action, server, entry, decision, live_slots)
+            except NovaError as exc:
+                attempt = sa.Attempt(action, server).finish('failed', exc.message,
+                                                            status_code=exc.status)
+            attempts.append(attempt)
+            if attempt.get('changed', True) and attempt['outcome']:
+                with self._lock:
+                    self.changed = True
+            if attempt.ok:
+                break
+        final = attempts[-1] if attempts else None
+        entry['attempts'] = attempts
+        entry['fallbacks_used'] = [a['action'] for a in attempts[1:]]
+        if final is not None:
+            entry.update(action=final['action'], outcome='done' if final.ok else 'failed',
+                         to=final.get('destination') or (self.host if final.ok and final['action']
+                                                         not in MOVES + ('delete',) else None),
+                         started=attempts[0]['started'], ended=final['ended'],
+                         duration_s=round(final['ended'] - attempts[0]['started'], 3))
+            for key in ('progress', 'force_completed', 'aborted', 'migration_id', 'path',
+                        'destination_fallback'):
+                if key in final:
+                    entry[key] = final[key]
+            if not final.ok:
+                entry['error'] = final.get('detail')
+        else:
+            entry['outcome'] = 'moved_elsewhere'
+        return entry
+
+    def settle(self, timeout):
+        """Waits for tasks already running on the host's servers (e.g. a migration an
+        interrupted run started) to end, so the plan sees where things really are."""
+        def quiet():
+            servers = self.nova.servers_on_host(self.host)
+            return servers if not any(s.get(sa.TASK_KEY) for s in servers) else None
+        return self.waiter.until(quiet, timeout) or self.nova.servers_on_host(self.host)
+
+    def drain(self, hint_hosts=None, progress=None):
+        servers = self.nova.servers_on_host(self.host)
+        if not self.check_mode and any(s.get(sa.TASK_KEY) for s in servers):
+            servers = self.settle(self.action_timeout)
+        entries = self.plan(servers, hint_hosts)
+        if self.check_mode:
+            for entry in entries:
+                entry.pop('_decision', None)
+                entry.pop('_server', None)
+                entry.setdefault('outcome', 'planned')
+                if entry['outcome'] == 'planned' and entry['action'] not in ('none',):
+                    self.changed = True
+            return entries, []
+        todo = [e for e in entries if e.get('outcome') is None]
+        for entry in entries:
+            if entry.get('outcome') is not None:
+                entry.pop('_decision', None)
+                entry.pop('_server', None)
+        per_host = self.max_parallel_per_host or min(
+            [e['_decision'].live_migration.get('max_parallel_per_host', 1) for e in todo] or [1])
+        overall = self.max_parallel or max(
+            [e['_decision'].live_migration.get('max_parallel', 1) for e in todo] or [1])
+        live_slots = threading.Semaphore(per_host)
+        with futures.ThreadPoolExecutor(max(1, overall)) as pool:
+            jobs = [pool.submit(self._handle, entry, live_slots) for entry in todo]
+            for job in futures.as_completed(jobs):
+                job.result()
+                if progress:
+                    progress()
+        remaining = self.remaining()
+        return entries, remaining
+
+    def remaining(self):
+        """Servers still on the host that would not survive its reboot as policy wants."""
+        left = []
+        for server in self.nova.servers_on_host(self.host):
+            if server.get('status') in AT_REST:
+                continue
+            state = already_done(server, self.campaign)
+            if state == 'left':
+                continue
+            left.append({'id': server['id'], 'name': server.get('name'),
+                         'status': server.get('status'), 'task_state': server.get(sa.TASK_KEY)})
+        return left
+
+
+def summarize(entries, remaining):
+    by_action = {}
+    by_outcome = {}
+    for entry in entries:
+        by_action[entry['action']] = by_action.get(entry['action'], 0) + 1
+        by_outcome[entry['outcome']] = by_outcome.get(entry['outcome'], 0) + 1
+    return {
+        'servers': len(entries),
+        'by_action': by_action,
+        'by_outcome': by_outcome,
+        'fallbacks_used': sum(1 for e in entries if e.get('fallbacks_used')),
+        'remaining': [r['name'] for r in remaining],
+    }

@@ -1,0 +1,246 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, cloudmaint.openstack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The Compute API calls the maintenance workflow makes, with explicit microversions.
+
+Each call names the microversion whose behaviour it relies on (never "latest"), capped by what
+the cloud offers. Reads are retried with backoff on 5xx and connection errors; actions are
+retried only while Nova answers 409 because the server is busy with another task.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import (
+    compare_microversions,
+    format_microversion,
+)
+
+# Behaviours the workflow relies on, by the microversion that introduced them.
+MV_SERVERS = '2.96'          # server detail with host, task_state, flavor details
+MV_LIVE_CHECKED = '2.68'     # os-migrateLive without "force": the scheduler checks the host
+MV_LIVE_FORCED = '2.67'      # last microversion that accepts "force": true
+MV_COLD_HOST = '2.56'        # migrate with a target host
+MV_MIGRATIONS = '2.80'       # os-migrations with uuid, filters, user/project
+MV_SERVER_MIGRATIONS = '2.80'
+MV_UNSHELVE_AZ = '2.77'
+MV_UNSHELVE_HOST = '2.91'
+MV_SERVICES = '2.53'         # service ids are UUIDs; PUT /os-services/{id}
+MV_HYPERVISORS = '2.88'
+
+READ_RETRIES = 4
+BUSY_RETRIES = 10
+
+
+class NovaError(Exception):
+    """An error answer from the Compute API, with what an operator needs to act on it."""
+
+    def __init__(self, status, message, method='', url='', request_id=None):
+        super(NovaError, self).__init__('%s (HTTP %s)' % (message, status))
+        self.status = status
+        self.message = message
+        self.method = method
+        self.url = url
+        self.request_id = request_id
+
+    @property
+    def details(self):
+        return {'status_code': self.status, 'method': self.method, 'url': self.url,
+                'request_id': self.request_id}
+
+
+def _message(response):
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text or response.reason or '').strip()[:500]
+    if isinstance(body, dict):
+        for value in body.values():
+            if isinstance(value, dict) and 'message' in value:
+                return value['message']
+    return str(body)[:500]
+
+
+class NovaClient(object):
+    """Raw Compute API access through an openstacksdk connection's compute proxy."""
+
+    def __init__(self, conn, max_microversion=None, sleep=time.sleep):
+        self.conn = conn
+        self.proxy = conn.compute
+        self.max = max_microversion
+        self.sleep = sleep
+        self.requests = 0
+
+    def mv(self, wanted):
+        """``wanted``, or the cloud's highest microversion if that is lower."""
+        if self.max and compare_microversions(self.max, wanted) < 0:
+            return format_microversion(self.max)
+        return wanted
+
+    def supports(self, version):
+        return not self.max or compare_microversions(self.max, version) >= 0
+
+    def request(self, method, url, microversion, json=None, retry_busy=False, params=None):
+        attempt = 0
+        while True:
+            attempt += 1
+            self.requests += 1
+            try:
+                response = self.proxy.request(url, method, json=json, params=params,
+                                              microversion=microversion, raise_exc=False)
+            except Exception as exc:  # connection reset, timeout: only reads are retried
+                if method == 'GET' and attempt < READ_RETRIES:
+                    self.sleep(min(2 ** attempt, 10))
+                    continue
+                raise NovaError(0, 'no answer from the Compute API: %s' % exc, method, url)
+            status = response.status_code
+            if status < 400:
+                return response
+            retryable = (method == 'GET' and status >= 500 and attempt < READ_RETRIES) or \
+                (retry_busy and status == 409 and attempt < BUSY_RETRIES)
+            if retryable:
+                self.sleep(min(2 ** attempt, 10) if status >= 500 else 3)
+                continue
+            raise NovaError(status, _message(response), method, url,
+                            response.headers.get('x-openstack-request-id'))
+
+    def get_json(self, url, microversion, params=None):
+        return self.request('GET', url, microversion, params=params).json()
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def server(self, server_id):
+        try:
+            return self.get_json('/servers/%s' % server_id, self.mv(MV_SERVERS))['server']
+        except NovaError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def find_server(self, name_or_id):
+        """A server by id, or by exact name across all projects; None if not found."""
+        found = self.server(name_or_id) if _looks_like_uuid(name_or_id) else None
+        if found:
+            return found
+        servers = self.list_servers({'name': '^%s$' % _regex_escape(name_or_id)})
+        matches = [s for s in servers if s['name'] == name_or_id]
+        if len(matches) > 1:
+            raise NovaError(409, 'server name %r is ambiguous (%d servers): use its id'
+                            % (name_or_id, len(matches)))
+        return matches[0] if matches else None
+
+    def list_servers(self, filters=None, page_size=1000):
+        params = {'all_tenants': 'True', 'limit': page_size}
+        params.update(filters or {})
+        servers = []
+        while True:
+            page = self.get_json('/servers/detail', self.mv(MV_SERVERS), params=params)['servers']
+            servers.extend(page)
+            if len(page) < page_size:
+                return servers
+            params['marker'] = page[-1]['id']
+
+    def servers_on_host(self, host):
+        return [s for s in self.list_servers({'host': host})
+                if s.get('OS-EXT-SRV-ATTR:host') == host]
+
+    def compute_service(self, host):
+        services = self.get_json('/os-services', self.mv(MV_SERVICES),
+                                 params={'binary': 'nova-compute', 'host': host})['services']
+        return services[0] if services else None
+
+    def compute_services(self):
+        return self.get_json('/os-services', self.mv(MV_SERVICES),
+                             params={'binary': 'nova-compute'})['services']
+
+    def hypervisors(self):
+        return self.get_json('/os-hypervisors/detail', self.mv(MV_HYPERVISORS))['hypervisors']
+
+    def server_migrations(self, server_id):
+        """In-progress migrations of a server, with memory progress."""
+        try:
+            return self.get_json('/servers/%s/migrations' % server_id,
+                                 self.mv(MV_SERVER_MIGRATIONS))['migrations']
+        except NovaError as exc:
+            if exc.status == 404:
+                return []
+            raise
+
+    def migrations(self, server_id, migration_type=None):
+        params = {'instance_uuid': server_id}
+        if migration_type:
+            params['migration_type'] = migration_type
+        found = self.get_json('/os-migrations', self.mv(MV_MIGRATIONS), params=params)
+        return sorted(found['migrations'], key=lambda m: m['id'])
+
+    # -- actions -------------------------------------------------------------------------
+
+    def action(self, server_id, body, microversion='2.1'):
+        return self.request('POST', '/servers/%s/action' % server_id, self.mv(microversion),
+                            json=body, retry_busy=True)
+
+    def live_migrate(self, server_id, host=None, force=False):
+        if force:
+            if not host:
+                raise ValueError('a forced live migration needs a destination host')
+            body = {'os-migrateLive': {'host': host, 'block_migration': 'auto', 'force': True}}
+            return self.action(server_id, body, MV_LIVE_FORCED)
+        body = {'os-migrateLive': {'host': host, 'block_migration': 'auto'}}
+        return self.action(server_id, body, MV_LIVE_CHECKED)
+
+    def cold_migrate(self, server_id, host=None):
+        if host:
+            return self.action(server_id, {'migrate': {'host': host}}, MV_COLD_HOST)
+        return self.action(server_id, {'migrate': None})
+
+    def confirm_resize(self, server_id):
+        return self.action(server_id, {'confirmResize': None})
+
+    def force_complete(self, server_id, migration_id):
+        return self.request('POST', '/servers/%s/migrations/%s/action' % (server_id, migration_id),
+                            self.mv('2.22'), json={'force_complete': None})
+
+    def abort_migration(self, server_id, migration_id):
+        return self.request('DELETE', '/servers/%s/migrations/%s' % (server_id, migration_id),
+                            self.mv('2.24'))
+
+    def unshelve(self, server_id, host=None, availability_zone=None):
+        if host:
+            return self.action(server_id, {'unshelve': {'host': host}}, MV_UNSHELVE_HOST)
+        if availability_zone:
+            return self.action(server_id, {'unshelve': {'availability_zone': availability_zone}},
+                               MV_UNSHELVE_AZ)
+        return self.action(server_id, {'unshelve': None})
+
+    def rebuild(self, server_id, image_id):
+        return self.action(server_id, {'rebuild': {'imageRef': image_id}})
+
+    def delete_server(self, server_id):
+        return self.request('DELETE', '/servers/%s' % server_id, '2.1')
+
+    def set_metadata(self, server_id, metadata):
+        return self.request('POST', '/servers/%s/metadata' % server_id, '2.1',
+                            json={'metadata': metadata})
+
+    def delete_metadata(self, server_id, key):
+        try:
+            return self.request('DELETE', '/servers/%s/metadata/%s' % (server_id, key), '2.1')
+        except NovaError as exc:
+            if exc.status != 404:
+                raise
+
+    def update_service(self, service_id, body):
+        return self.request('PUT', '/os-services/%s' % service_id, self.mv(MV_SERVICES),
+                            json=body).json()['service']
+
+
+def _looks_like_uuid(value):
+    text = str(value)
+    return len(text) == 36 and text.count('-') == 4
+
+
+def _regex_escape(text):
+    special = set('.^$*+?{}[]\\|()')
+    return ''.join('\\' + c if c in special else c for c in text)

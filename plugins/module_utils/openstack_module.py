@@ -1,0 +1,457 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, cloudmaint.openstack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Base class shared by every module of cloudmaint.openstack.
+
+A module subclasses CloudmaintModule, declares its own ``argument_spec`` and
+``module_kwargs`` and implements ``run()``; the entry point is then simply::
+
+    def main():
+        HostDrainModule()()
+
+The common connection options (documented in the ``cloudmaint.openstack.cloud``
+doc fragment) carry the names openstack.cloud users know.  Options left unset
+are not passed to openstacksdk, so clouds.yaml and the ``OS_*`` environment
+variables keep working exactly as openstacksdk resolves them.
+
+Everything that needs no cloud (option filtering, microversion arithmetic,
+error shaping, secret redaction) is a plain function so it can be unit tested.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+SDK_IMPORT_ERROR = None
+try:
+    import openstack
+    import openstack.exceptions as sdk_exceptions
+    HAS_OPENSTACKSDK = True
+except ImportError:
+    openstack = None
+    sdk_exceptions = None
+    HAS_OPENSTACKSDK = False
+    SDK_IMPORT_ERROR = traceback.format_exc()
+
+try:
+    import keystoneauth1.exceptions as ksa_exceptions
+except ImportError:
+    ksa_exceptions = None
+
+if HAS_OPENSTACKSDK:
+    # keystoneauth1 raises its own exceptions (e.g. MissingRequiredOptions from
+    # connect()) before openstacksdk gets a chance to wrap them.
+    SDK_ERRORS = (sdk_exceptions.SDKException,) + ((ksa_exceptions.ClientException,) if ksa_exceptions else ())
+else:
+    SDK_ERRORS = ()
+
+MIN_SDK_VERSION = '4.0.0'
+MAX_SDK_VERSION = '5.0.0'  # exclusive
+APP_NAME = 'cloudmaint.openstack'
+REDACTED = '********'
+
+# Options of the shared argument spec that end up in openstack.connect(),
+# mapped to the keyword openstacksdk expects.
+CONNECTION_OPTION_MAP = {
+    'auth': 'auth',
+    'auth_type': 'auth_type',
+    'region_name': 'region_name',
+    'validate_certs': 'verify',
+    'ca_cert': 'cacert',
+    'client_cert': 'cert',
+    'client_key': 'key',
+    'api_timeout': 'api_timeout',
+    'interface': 'interface',
+}
+
+# Keys whose values are credentials wherever they appear (auth dicts, a cloud
+# dict, URL query strings).  Compared case-insensitively.
+SECRET_KEYS = frozenset((
+    'password',
+    'token',
+    'auth_token',
+    'secret',
+    'application_credential_secret',
+    'passcode',
+    'totp',
+    'client_secret',
+    'access_token',
+    'temp_url_sig',
+    'signature',
+    'x-auth-token',
+))
+
+_MICROVERSION_RE = re.compile(r'^\s*(\d+)\.(\d+)\s*$')
+
+
+def openstack_argument_spec():
+    """Return a fresh copy of the options shared by every module."""
+    return dict(
+        cloud=dict(type='raw'),
+        auth=dict(type='dict', no_log=True),
+        auth_type=dict(type='str'),
+        region_name=dict(type='str'),
+        validate_certs=dict(type='bool', aliases=['verify']),
+        ca_cert=dict(type='str', aliases=['cacert']),
+        client_cert=dict(type='str', aliases=['cert']),
+        # client_key is the path of a key file, not key material.
+        client_key=dict(type='str', aliases=['key'], no_log=False),
+        api_timeout=dict(type='int'),
+        interface=dict(type='str', choices=['public', 'internal', 'admin'], aliases=['endpoint_type']),
+        sdk_log_path=dict(type='str'),
+        sdk_log_level=dict(type='str', default='INFO', choices=['INFO', 'DEBUG']),
+        wait=dict(type='bool', default=True),
+        timeout=dict(type='int', default=600),
+    )
+
+
+def merge_module_kwargs(base, extra):
+    """Merge AnsibleModule keyword arguments; list-valued ones are concatenated."""
+    merged = copy.deepcopy(base)
+    for key, value in (extra or {}).items():
+        if isinstance(value, (list, tuple)) and isinstance(merged.get(key), (list, tuple)):
+            merged[key] = list(merged[key]) + list(value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def connection_kwargs(params):
+    """Translate module parameters into openstack.connect() keyword arguments.
+
+    Only options the user actually set are returned, so anything left out is
+    resolved by openstacksdk from clouds.yaml or OS_* environment variables.
+    A ``cloud`` given as a dict is a complete connection config; combining it
+    with other connection options is ambiguous and raises ValueError.
+    """
+    cloud = params.get('cloud')
+    explicit = dict(
+        (sdk_key, params[opt])
+        for opt, sdk_key in CONNECTION_OPTION_MAP.items()
+        if params.get(opt) is not None
+    )
+    if isinstance(cloud, dict):
+        if explicit:
+            clashing = sorted(opt for opt, sdk_key in CONNECTION_OPTION_MAP.items() if sdk_key in explicit)
+            raise ValueError(
+                'cloud is a dict (a complete connection config), so these options must not be set as well: %s'
+                % ', '.join(clashing))
+        return copy.deepcopy(cloud)
+    if cloud is not None and not isinstance(cloud, str):
+        raise ValueError('cloud must be the name of a cloud in clouds.yaml or a dict, got %s' % type(cloud).__name__)
+    if cloud:
+        explicit['cloud'] = cloud
+    return explicit
+
+
+def collect_secret_values(params):
+    """Return the credential strings found in ``auth`` and a ``cloud`` dict.
+
+    ``auth`` is no_log already, but a ``cloud`` dict is not (it is usually just
+    a name), so its passwords and tokens must be registered for masking too.
+    """
+    found = set()
+
+    def walk(value):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if str(key).lower() in SECRET_KEYS and isinstance(item, str) and item:
+                    found.add(item)
+                else:
+                    walk(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+
+    walk(params.get('auth'))
+    walk(params.get('cloud'))
+    return found
+
+
+def parse_microversion(value):
+    """Return ``(major, minor)`` for '2.91', (2, 91) or [2, 91]; raise ValueError otherwise."""
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return (value[0], value[1])
+    if isinstance(value, str):
+        match = _MICROVERSION_RE.match(value)
+        if match:
+            return (int(match.group(1)), int(match.group(2)))
+    raise ValueError('not a microversion: %r (expected "MAJOR.MINOR", e.g. "2.91")' % (value,))
+
+
+def format_microversion(value):
+    """Return the canonical 'MAJOR.MINOR' string, or None for None."""
+    if value is None:
+        return None
+    return '%d.%d' % parse_microversion(value)
+
+
+def compare_microversions(left, right):
+    """Return -1, 0 or 1 as ``left`` is lower than, equal to or higher than ``right``.
+
+    Microversions compare numerically per part: '2.10' is higher than '2.9'.
+    """
+    left_t, right_t = parse_microversion(left), parse_microversion(right)
+    return (left_t > right_t) - (left_t < right_t)
+
+
+def microversion_satisfied(available, required):
+    """True when ``available`` (may be None: no microversions) reaches ``required``."""
+    if available is None:
+        return False
+    available_t, required_t = parse_microversion(available), parse_microversion(required)
+    return available_t[0] == required_t[0] and available_t >= required_t
+
+
+def version_tuple(version):
+    """'4.22.0' -> (4, 22, 0); pre-release suffixes such as '4.23.0.dev3' are ignored."""
+    parts = []
+    for part in str(version).split('.'):
+        match = re.match(r'\d+', part)
+        if not match:
+            break
+        parts.append(int(match.group(0)))
+    return tuple(parts)
+
+
+def sdk_version_supported(version, minimum=MIN_SDK_VERSION, maximum=MAX_SDK_VERSION):
+    """True when ``minimum <= version < maximum``."""
+    return version_tuple(minimum) <= version_tuple(version) < version_tuple(maximum)
+
+
+def redact_url(url):
+    """Drop user:password@ from a URL and mask credential query parameters."""
+    if not url:
+        return url
+    url = re.sub(r'^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@', r'\1', str(url))
+
+    def mask(match):
+        key = match.group(2)
+        if key.lower() in SECRET_KEYS:
+            return '%s%s=%s' % (match.group(1), key, REDACTED)
+        return match.group(0)
+
+    return re.sub(r'([?&;])([^=&;#]+)=([^&;#]*)', mask, url)
+
+
+def scrub(text, secrets):
+    """Replace every occurrence of the given secret strings in ``text``."""
+    if text is None:
+        return None
+    text = str(text)
+    # Longest first, so a secret containing another one is masked whole.
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _first_line(text):
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[0] if lines else ''
+
+
+def short_api_message(exc):
+    """The most useful one-line message of an openstacksdk/keystoneauth exception.
+
+    For an HTTP error that is the service's own fault message (``details``),
+    not the SDK's generic 'Client Error for url: ...' wrapper.
+    """
+    details = getattr(exc, 'details', None)
+    message = getattr(exc, 'message', None)
+    if isinstance(details, str) and details.strip():
+        text = details
+    elif isinstance(message, str) and message.strip() and message != 'Error':
+        text = message
+    else:
+        text = str(exc) or type(exc).__name__
+    return _first_line(text)
+
+
+def error_details(exc, secrets=()):
+    """Return a dict describing an API error, with credentials removed."""
+    details = {'exception': type(exc).__name__}
+    status_code = getattr(exc, 'status_code', None)
+    if status_code is None:
+        status_code = getattr(exc, 'http_status', None)
+    if status_code is not None:
+        details['status_code'] = status_code
+    request_id = getattr(exc, 'request_id', None)
+    if request_id:
+        details['request_id'] = request_id
+    method = getattr(exc, 'method', None)
+    if isinstance(method, str) and method:
+        details['method'] = method
+    url = getattr(exc, 'url', None)
+    if isinstance(url, str) and url:
+        details['url'] = scrub(redact_url(url), secrets)
+    return details
+
+
+def shape_sdk_error(exc, action_msg, secrets=()):
+    """Return the fail_json() keyword arguments for an SDK error."""
+    message = scrub(short_api_message(exc), secrets)
+    message = re.sub(r'[a-zA-Z][a-zA-Z0-9+.-]*://\S+', lambda m: redact_url(m.group(0)), message)
+    msg = '%s: %s' % (action_msg, message) if action_msg else message
+    return dict(msg=msg, details=error_details(exc, secrets))
+
+
+def installed_sdk_version():
+    """Version string of the installed openstacksdk distribution."""
+    from importlib import metadata
+
+    try:
+        return metadata.version('openstacksdk')
+    except metadata.PackageNotFoundError:
+        return '0'
+
+
+def config_search_paths():
+    """clouds.yaml locations openstacksdk reads, in its order of precedence."""
+    paths = []
+    override = os.environ.get('OS_CLIENT_CONFIG_FILE')
+    if override:
+        paths.append(override)
+    if HAS_OPENSTACKSDK:
+        from openstack.config import loader
+
+        paths.extend(loader.CONFIG_FILES)
+    # XDG and platform config dirs often coincide; list each file once.
+    return list(dict.fromkeys(paths))
+
+
+class CloudmaintModule:
+    """Base for cloudmaint.openstack modules: subclass, set argument_spec, implement run()."""
+
+    argument_spec = {}
+    module_kwargs = {}
+
+    #: Prefix of the error message when an SDK exception escapes run().
+    action = 'OpenStack API call failed'
+
+    def __init__(self):
+        spec = openstack_argument_spec()
+        spec.update(copy.deepcopy(self.argument_spec))
+        self.ansible = AnsibleModule(argument_spec=spec, **merge_module_kwargs({}, self.module_kwargs))
+        self.params = self.ansible.params
+        self.check_mode = self.ansible.check_mode
+        self.results = {'changed': False}
+        self._conn = None
+        self._max_microversions = {}
+
+        # Mask credentials from a cloud dict in every result, warning and error.
+        self._secrets = collect_secret_values(self.params)
+        self.ansible.no_log_values.update(self._secrets)
+
+        if not HAS_OPENSTACKSDK:
+            self.ansible.fail_json(msg=missing_required_lib('openstacksdk >= %s' % MIN_SDK_VERSION),
+                                   exception=SDK_IMPORT_ERROR)
+        installed = installed_sdk_version()
+        if not sdk_version_supported(installed):
+            self.fail('openstacksdk %s is installed; this collection needs >= %s and < %s'
+                      % (installed, MIN_SDK_VERSION, MAX_SDK_VERSION))
+
+    # ---- connection -------------------------------------------------------
+
+    @property
+    def conn(self):
+        """The openstack.connection.Connection, created and authorized on first use."""
+        if self._conn is None:
+            self._conn = self._connect()
+        return self._conn
+
+    def _connect(self):
+        try:
+            kwargs = connection_kwargs(self.params)
+        except ValueError as exc:
+            return self.fail(str(exc))
+
+        if self.params['sdk_log_path']:
+            openstack.enable_logging(debug=self.params['sdk_log_level'] == 'DEBUG',
+                                     path=self.params['sdk_log_path'])
+
+        cloud_name = kwargs.get('cloud') if isinstance(kwargs.get('cloud'), str) else None
+        try:
+            conn = openstack.connect(app_name=APP_NAME, **kwargs)
+            conn.authorize()
+        except sdk_exceptions.ConfigException as exc:
+            if cloud_name and 'not found' in str(exc).lower():
+                return self.fail("cloud '%s' not found in clouds.yaml (searched: %s)"
+                                 % (cloud_name, ', '.join(config_search_paths())))
+            return self.fail_from_sdk(exc, 'Invalid OpenStack client configuration')
+        except SDK_ERRORS as exc:
+            return self.fail_from_sdk(exc, 'Authentication to cloud %s failed' % self._cloud_label(cloud_name))
+        return conn
+
+    @staticmethod
+    def _cloud_label(cloud_name):
+        return "'%s'" % cloud_name if cloud_name else '(from environment/options)'
+
+    # ---- microversions ----------------------------------------------------
+
+    def max_microversion(self, service):
+        """Highest microversion the ``service`` endpoint advertises, as 'X.Y', or None (cached)."""
+        if service not in self._max_microversions:
+            proxy = getattr(self.conn, service)
+            endpoint_data = proxy.get_endpoint_data()
+            advertised = getattr(endpoint_data, 'max_microversion', None) if endpoint_data else None
+            try:
+                self._max_microversions[service] = format_microversion(advertised) if advertised else None
+            except ValueError:
+                self.warn('ignoring unparsable max microversion %r advertised by the %s endpoint' % (advertised, service))
+                self._max_microversions[service] = None
+        return self._max_microversions[service]
+
+    def compute_max_microversion(self):
+        """Highest compute (nova) microversion the endpoint advertises, e.g. '2.96'."""
+        return self.max_microversion('compute')
+
+    def supports_microversion(self, service, version):
+        """True when the ``service`` endpoint supports microversion ``version``."""
+        return microversion_satisfied(self.max_microversion(service), version)
+
+    def require_microversion(self, service, version, feature):
+        """Fail the module unless ``service`` supports microversion ``version``."""
+        available = self.max_microversion(service)
+        if not microversion_satisfied(available, version):
+            if available:
+                limit = 'the endpoint supports at most %s' % available
+            else:
+                limit = 'the endpoint advertises no microversions'
+            self.fail('%s needs %s API microversion %s, but %s'
+                      % (feature, service, format_microversion(version), limit),
+                      details={'service': service, 'required_microversion': format_microversion(version),
+                               'available_microversion': available})
+
+    # ---- results ------------------------------------------------------------
+
+    def fail(self, msg, **kwargs):
+        self.ansible.fail_json(msg=scrub(msg, self._secrets), **kwargs)
+
+    def fail_from_sdk(self, exc, action_msg):
+        self.ansible.fail_json(**shape_sdk_error(exc, action_msg, self._secrets))
+
+    def warn(self, msg):
+        self.ansible.warn(scrub(msg, self._secrets))
+
+    def exit(self, **result):
+        """exit_json() with the accumulated ``self.results`` updated by ``result``."""
+        self.results.update(result)
+        self.results.setdefault('changed', False)
+        self.ansible.exit_json(**self.results)
+
+    def run(self):
+        """Do the module's work; return a result dict or call exit()/fail() directly."""
+        raise NotImplementedError('%s must implement run()' % type(self).__name__)
+
+    def __call__(self):
+        try:
+            result = self.run()
+        except SDK_ERRORS as exc:
+            return self.fail_from_sdk(exc, self.action)
+        return self.exit(**(result or {}))

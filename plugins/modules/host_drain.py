@@ -1,0 +1,280 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, cloudmaint.openstack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: host_drain
+short_description: Disable, drain or re-enable an OpenStack hypervisor, handling every server by policy
+version_added: 0.1.0
+author: cloudmaint.openstack contributors
+description:
+  - Takes a hypervisor (a C(nova-compute) host) out of service for maintenance and back.
+  - O(state=disabled) disables its compute service with a reason naming the campaign, so the scheduler places
+    nothing new on it.
+  - O(state=drained) disables it, then handles every server on it as the maintenance policy says (live or cold
+    migration, partial shelve, stop, suspend, rebuild, delete, leave), with fallbacks, the live-migration
+    completion policy (timeout, force-complete, abort) and concurrency limits. It fails, naming them, when servers
+    that had to leave or stop are still running on the host.
+  - O(state=enabled) re-enables the compute service. Bringing servers back is M(cloudmaint.openstack.host_restore).
+  - Before acting on a server the module writes what it is about to do into the server's metadata (keys prefixed
+    C(cloudmaint:)), so a re-run from any controller resumes an interrupted drain and the restore knows what to undo.
+  - Idempotent. A drained host reports C(changed=false). In check mode the module returns the full plan (each server,
+    its action, why, its likely destination) and changes nothing.
+extends_documentation_fragment:
+  - cloudmaint.openstack.cloud
+options:
+  host:
+    description: Name of the hypervisor's compute service host (as in C(openstack compute service list)).
+    type: str
+    required: true
+  state:
+    description: What the host should be.
+    type: str
+    choices: [disabled, drained, enabled]
+    default: drained
+  campaign:
+    description:
+      - Identifier of the maintenance campaign, written into the disabled reason and the servers' metadata.
+      - Re-runs with the same campaign resume where the previous run stopped.
+      - Defaults to C(drain-<host>).
+    type: str
+  reason:
+    description: Free text added to the compute service's disabled reason.
+    type: str
+  policy:
+    description:
+      - The maintenance policy (usually the C(cloudmaint_policy) variable), merged onto the collection's defaults.
+      - See C(docs/policy.md) for its keys. It is validated before anything changes; a typo fails with the path of
+        the bad key.
+    type: dict
+    default: {}
+  importance:
+    description:
+      - How important it is that the work finishes. C(high) for an evacuation that must finish, C(medium) for routine
+        patching, C(low) for a defragmentation that may skip servers. Selects the live-migration completion policy.
+    type: str
+    choices: [high, medium, low]
+    default: medium
+  destinations:
+    description:
+      - Destination hosts chosen by the operator, by server name or id. Nova's scheduler still checks them; when it
+        refuses, the scheduler picks a host and the result says so (RV(servers[].destination_fallback)).
+    type: dict
+    default: {}
+  max_parallel:
+    description: How many servers are handled at once. Defaults to the policy's C(max_parallel).
+    type: int
+  max_parallel_per_host:
+    description:
+      - How many live migrations leave the host at once. Defaults to the policy's C(max_parallel_per_host).
+      - Nova runs only C(max_concurrent_live_migrations) at once per host and queues the rest.
+    type: int
+notes:
+  - O(timeout) bounds the wait for each server's action beyond its live-migration completion timeout.
+  - Needs an admin (or equivalently privileged) account; the Compute API microversion is negotiated and every call
+    states the microversion whose behaviour it relies on.
+requirements:
+  - openstacksdk >= 4.0
+'''
+
+EXAMPLES = r'''
+- name: Drain hv01 by policy for a patch campaign
+  cloudmaint.openstack.host_drain:
+    cloud: sandbox
+    host: hv01
+    state: drained
+    campaign: patch-2026-11
+    reason: kernel update
+    policy: "{{ cloudmaint_policy | default({}) }}"
+  register: drain
+
+- name: Show what would happen to every server on hv02, changing nothing
+  cloudmaint.openstack.host_drain:
+    cloud: sandbox
+    host: hv02
+    campaign: patch-2026-11
+  check_mode: true
+  register: plan
+
+- name: Only keep the scheduler away from hv03
+  cloudmaint.openstack.host_drain:
+    cloud: sandbox
+    host: hv03
+    state: disabled
+    campaign: patch-2026-11
+
+- name: Put hv03 back into service
+  cloudmaint.openstack.host_drain:
+    cloud: sandbox
+    host: hv03
+    state: enabled
+'''
+
+RETURN = r'''
+host:
+  description: The host.
+  returned: always
+  type: str
+  sample: hv01
+campaign:
+  description: The campaign identifier used.
+  returned: always
+  type: str
+  sample: patch-2026-11
+service:
+  description: The compute service after the run.
+  returned: always
+  type: dict
+  sample: {"status": "disabled", "state": "up", "disabled_reason": "cloudmaint: campaign patch-2026-11: kernel update"}
+servers:
+  description:
+    - One entry per server that was on the host, whatever happened to it.
+    - C(outcome) is C(done), C(failed), C(already_done) (a previous run did it), C(left_in_error), C(busy),
+      C(nothing_possible), C(moved_elsewhere) or, in check mode, C(planned).
+  returned: when O(state=drained)
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Server id.
+      type: str
+    name:
+      description: Server name.
+      type: str
+    sla_class:
+      description: SLA class the policy used.
+      type: str
+    action:
+      description: The action finally taken (or planned).
+      type: str
+    chain:
+      description: The action and its fallbacks, as the policy resolved them.
+      type: list
+      elements: str
+    reason:
+      description: Why this action, in one sentence.
+      type: str
+    source:
+      description: Which rule decided (override, owner, class, project, default).
+      type: str
+    from:
+      description: The drained host.
+      type: str
+    to:
+      description: Where the server ended up (the same host for stop, leave, shelve, suspend).
+      type: str
+    likely_destination:
+      description: Check mode and plan only, the host with most room in the server's zone.
+      type: str
+    started:
+      description: Start time (epoch seconds).
+      type: float
+    ended:
+      description: End time (epoch seconds).
+      type: float
+    duration_s:
+      description: Seconds from the first attempt to the end of the last.
+      type: float
+    outcome:
+      description: What happened.
+      type: str
+    attempts:
+      description: Every action tried, in order, with its own timing, outcome and details.
+      type: list
+      elements: dict
+    fallbacks_used:
+      description: Actions tried after the first one.
+      type: list
+      elements: str
+    progress:
+      description:
+        - Live migrations only, memory progress observed on the migration record (total, processed, remaining in
+          MiB, samples, observed rate, estimated downtime).
+      type: dict
+    force_completed:
+      description: Live migrations only, whether the completion policy forced it to complete (post-copy).
+      type: bool
+    aborted:
+      description: Live migrations only, whether the completion policy aborted it.
+      type: bool
+    destination_fallback:
+      description: The operator's destination was refused by the scheduler, which then chose.
+      type: bool
+summary:
+  description: Counts by action and outcome, and the names of servers left running.
+  returned: when O(state=drained)
+  type: dict
+  sample: {"servers": 7, "by_action": {"live_migrate": 5, "stop": 2}, "by_outcome": {"done": 7}, "remaining": []}
+remaining:
+  description: Servers still running on the host that policy did not mark C(leave).
+  returned: when O(state=drained)
+  type: list
+  elements: dict
+requests:
+  description: Number of Compute API requests the module made.
+  returned: always
+  type: int
+'''
+
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import (
+    HostDrain,
+    summarize,
+)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
+    MaintenanceModule,
+)
+
+
+class HostDrainModule(MaintenanceModule):
+    argument_spec = dict(
+        host=dict(type='str', required=True),
+        state=dict(type='str', default='drained', choices=['disabled', 'drained', 'enabled']),
+        campaign=dict(type='str'),
+        reason=dict(type='str'),
+        policy=dict(type='dict', default={}),
+        importance=dict(type='str', default='medium', choices=['high', 'medium', 'low']),
+        destinations=dict(type='dict', default={}),
+        max_parallel=dict(type='int'),
+        max_parallel_per_host=dict(type='int'),
+    )
+    module_kwargs = dict(supports_check_mode=True)
+
+    def run(self):
+        p = self.params
+        policy = self.load_policy(p['policy'])
+        campaign = p['campaign'] or 'drain-%s' % p['host']
+        drain = HostDrain(self.nova, self.waiter(), policy, p['host'], campaign,
+                          importance=p['importance'], reason=p['reason'],
+                          destinations=p['destinations'], max_parallel=p['max_parallel'],
+                          max_parallel_per_host=p['max_parallel_per_host'],
+                          action_timeout=self.action_timeout(policy, p['importance']),
+                          check_mode=self.check_mode)
+        result = dict(host=p['host'], campaign=campaign)
+        try:
+            result['service'] = drain.set_enabled(p['state'] == 'enabled')
+        except LookupError as exc:
+            self.fail(str(exc), **result)
+        if p['state'] == 'drained':
+            entries, remaining = drain.drain(hint_hosts=self.hint_hosts())
+            result.update(servers=entries, remaining=remaining,
+                          summary=summarize(entries, remaining))
+            failed = [e['name'] for e in entries if e.get('outcome') == 'failed']
+            if remaining:
+                self.fail('drain of %s incomplete: %d server(s) still running on it: %s'
+                          % (p['host'], len(remaining), ', '.join(r['name'] for r in remaining)),
+                          changed=drain.changed, requests=self.nova.requests, **result)
+            if failed:
+                self.warn('%d server(s) could not be handled as policy says: %s'
+                          % (len(failed), ', '.join(failed)))
+        self.exit(changed=drain.changed, requests=self.nova.requests, **result)
+
+
+def main():
+    HostDrainModule()()
+
+
+if __name__ == '__main__':
+    main()
