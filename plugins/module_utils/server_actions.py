@@ -130,12 +130,12 @@ def in_place(nova, waiter, server, action, timeout):
     return attempt.finish('done', status=final['status'], changed=True)
 
 
-def _latest_migration_id(nova, server_id, migration_type):
+def latest_migration_id(nova, server_id, migration_type):
     found = nova.migrations(server_id, migration_type)
     return found[-1]['id'] if found else 0
 
 
-def _new_migration(nova, waiter, server_id, migration_type, after_id, timeout=60):
+def new_migration(nova, waiter, server_id, migration_type, after_id, timeout=60):
     def appeared():
         for migration in reversed(nova.migrations(server_id, migration_type)):
             if migration['id'] > after_id:
@@ -179,9 +179,10 @@ class Progress(object):
             'memory_remaining_mb': round(last[3] / MIB, 1),
             'observed_rate_mbps': round(rate, 1) if rate else None,
         }
-        if rate:
-            # What was left at the last sample, sent while the guest is paused.
-            result['downtime_estimate_ms'] = round(last[3] / MIB / rate * 1000.0, 1)
+        pending = [s for s in self.samples if s[3] > 0]
+        if rate and pending:
+            # The last remainder seen before the switch-over, sent while the guest is paused.
+            result['downtime_estimate_ms'] = round(pending[-1][3] / MIB / rate * 1000.0, 1)
         return result
 
 
@@ -197,12 +198,12 @@ def live_migrate(nova, waiter, server, destination=None, force=False, completion
     on_timeout = completion.get('on_timeout', 'abort')
     attempt = Attempt('live_migrate', server, requested_destination=destination,
                       forced_destination=bool(force), force_completed=False, aborted=False)
-    before = _latest_migration_id(nova, server['id'], 'live-migration')
+    before = latest_migration_id(nova, server['id'], 'live-migration')
     try:
         nova.live_migrate(server['id'], destination, force=force)
     except NovaError as exc:
         return attempt.finish('failed', exc.message, status_code=exc.status, refused=True)
-    migration = _new_migration(nova, waiter, server['id'], 'live-migration', before)
+    migration = new_migration(nova, waiter, server['id'], 'live-migration', before)
     if migration is None:
         return attempt.finish('failed', 'Nova accepted the live migration but no migration '
                               'record appeared within 60s')
@@ -265,12 +266,12 @@ def _wait_host(nova, waiter, server_id, host, timeout=120):
 
 def cold_migrate(nova, waiter, server, destination=None, timeout=1800):
     attempt = Attempt('cold_migrate', server, requested_destination=destination)
-    before = _latest_migration_id(nova, server['id'], 'migration')
+    before = latest_migration_id(nova, server['id'], 'migration')
     try:
         nova.cold_migrate(server['id'], destination)
     except NovaError as exc:
         return attempt.finish('failed', exc.message, status_code=exc.status, refused=True)
-    migration = _new_migration(nova, waiter, server['id'], 'migration', before)
+    migration = new_migration(nova, waiter, server['id'], 'migration', before)
     if migration is None:
         return attempt.finish('failed', 'no migration record appeared within 60s')
     attempt['migration_id'] = migration['id']

@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, cloudmaint.openstack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Bringing back what a drain did to a host's servers, from the records in their metadata.
+
+The records live in the cloud, so restore works from any controller and after any interruption:
+each server's next step is decided from its record and its real status, one step at a time.
+"""
+
+from __future__ import annotations
+
+import datetime
+from concurrent import futures
+
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
+
+MAX_STEPS = 5
+
+
+def _utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def campaign_servers(nova, host, campaign=None):
+    """Servers whose campaign record names ``host`` as their origin."""
+    found = []
+    for server in nova.list_servers():
+        metadata = server.get('metadata') or {}
+        if metadata.get(cm.KEY_ORIGIN_HOST) != host:
+            continue
+        if campaign and metadata.get(cm.KEY_CAMPAIGN) != campaign:
+            continue
+        found.append(server)
+    return found
+
+
+class HostRestore(object):
+
+    def __init__(self, nova, waiter, host, move_back, campaign=None, max_parallel=4,
+                 action_timeout=1800, check_mode=False, keep_records=False, now=_utcnow):
+        self.nova = nova
+        self.waiter = waiter
+        self.host = host
+        self.move_back = move_back
+        self.campaign = campaign
+        self.max_parallel = max_parallel
+        self.action_timeout = action_timeout
+        self.check_mode = check_mode
+        self.keep_records = keep_records
+        self.now = now
+        self.changed = False
+
+    def _step(self, step, server, record):
+        if step == 'start':
+            return sa.in_place(self.nova, self.waiter, server, 'start', self.action_timeout)
+        if step == 'resume':
+            return sa.in_place(self.nova, self.waiter, server, 'resume', self.action_timeout)
+        if step == 'unshelve':
+            return sa.unshelve(self.nova, self.waiter, server, prefer_host=record.origin_host,
+                               availability_zone=server.get('OS-EXT-AZ:availability_zone'),
+                               timeout=self.action_timeout)
+        if step == 'move_back':
+            if server['status'] == 'SHUTOFF':
+                return sa.cold_migrate(self.nova, self.waiter, server, record.origin_host,
+                                       timeout=self.action_timeout)
+            return sa.live_migrate(self.nova, self.waiter, server, record.origin_host,
+                                   completion={'completion_timeout_s': self.action_timeout // 2,
+                                               'on_timeout': 'force_complete'},
+                                   timeout=self.action_timeout)
+        if step == 'confirm_resize':
+            attempt = sa.Attempt('confirm_resize', server)
+            self.nova.confirm_resize(server['id'])
+            _final, problem = sa.wait_status(self.nova, self.waiter, server['id'],
+                                             ('ACTIVE', 'SHUTOFF'), 180)
+            return attempt.finish('failed' if problem else 'done', problem, changed=True)
+        if step == 'rebuild':
+            attempt = sa.Attempt('rebuild', server)
+            image = (server.get('image') or {}).get('id')
+            if not image:
+                return attempt.finish('failed', 'boot-from-volume server: no image to rebuild from')
+            self.nova.rebuild(server['id'], image)
+            final, problem = sa.wait_status(self.nova, self.waiter, server['id'],
+                                            ('ACTIVE', 'SHUTOFF'), self.action_timeout)
+            if problem:
+                return attempt.finish('failed', problem)
+            self.nova.set_metadata(server['id'], cm.mark_restored(self.now()))
+            if record.prior_status != 'ACTIVE' and final['status'] == 'ACTIVE':
+                sa.in_place(self.nova, self.waiter, final, 'stop', self.action_timeout)
+            return attempt.finish('done', changed=True)
+        if step == 'wait':
+            attempt = sa.Attempt('wait', server)
+            final, problem = sa.wait_status(
+                self.nova, self.waiter, server['id'],
+                ('ACTIVE', 'SHUTOFF', 'SHELVED', 'SHELVED_OFFLOADED', 'SUSPENDED', 'PAUSED'),
+                self.action_timeout)
+            return attempt.finish('failed' if problem else 'done', problem, changed=False)
+        return sa.Attempt(step, server).finish('failed', 'unknown restore step %r' % step)
+
+    def restore_one(self, server):
+        entry = {'id': server['id'], 'name': server.get('name'),
+                 'host_before': server.get(sa.HOST_KEY), 'status_before': server['status'],
+                 'steps': []}
+        record, note = cm.parse(server.get('metadata'))
+        if note:
+            entry['note'] = note
+        entry['record'] = record.to_dict() if record else None
+        for _count in range(MAX_STEPS):
+            step = cm.restore_step(record, server['status'], server.get(sa.HOST_KEY),
+                                   self.move_back)
+            if step.step == 'none':
+                entry['result'] = step.reason
+                break
+            if self.check_mode:
+                entry['steps'].append({'step': step.step, 'reason': step.reason,
+                                       'outcome': 'planned'})
+                self.changed = True
+                break
+            try:
+                attempt = self._step(step.step, server, record)
+            except NovaError as exc:
+                attempt = sa.Attempt(step.step, server).finish('failed', exc.message)
+            attempt['reason'] = step.reason
+            entry['steps'].append(attempt)
+            if attempt.get('changed', True):
+                self.changed = True
+            if not attempt.ok:
+                entry['result'] = 'failed: %s' % attempt.get('detail')
+                break
+            server = self.nova.server(server['id'])
+            if server is None:
+                entry['result'] = 'server disappeared'
+                break
+            record, _note = cm.parse(server.get('metadata'))
+        entry['outcome'] = 'failed' if any(s.get('outcome') == 'failed'
+                                           for s in entry['steps']) else 'done'
+        if self.check_mode:
+            entry['outcome'] = 'planned' if entry['steps'] else 'nothing_to_do'
+        elif server is not None:
+            entry.update(host_after=server.get(sa.HOST_KEY), status_after=server['status'])
+            if entry['outcome'] == 'done' and not self.keep_records:
+                self._clear(server)
+        return entry
+
+    def _clear(self, server):
+        present = [k for k in cm.keys_to_clear() if k in (server.get('metadata') or {})]
+        for key in present:
+            self.nova.delete_metadata(server['id'], key)
+        if present:
+            self.changed = True
+
+    def restore(self):
+        servers = campaign_servers(self.nova, self.host, self.campaign)
+        with futures.ThreadPoolExecutor(max(1, self.max_parallel)) as pool:
+            entries = list(pool.map(self.restore_one, servers))
+        return sorted(entries, key=lambda e: (e.get('name') or '', e['id']))

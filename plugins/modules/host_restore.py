@@ -1,0 +1,184 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, cloudmaint.openstack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: host_restore
+short_description: Bring a maintained hypervisor and its servers back, from the records the drain left
+version_added: 0.1.0
+author: cloudmaint.openstack contributors
+description:
+  - Re-enables the compute service of a host drained by M(cloudmaint.openstack.host_drain), then brings back each
+    server whose campaign record (server metadata keys C(cloudmaint:*)) names this host as its origin.
+  - Stopped and left servers that were running are started, shelved ones unshelved (on their origin host first, where
+    their disk may still be), suspended ones resumed, rebuild-pending ones rebuilt from their image.
+  - Migrated servers are moved back to their origin host when the policy says so (C(restore.move_back)). With the
+    default C(auto) they move back after a single-host drain (O(rolling=false)) and stay where they are in a rolling
+    campaign (O(rolling=true)), where moving back would double every move.
+  - Each server goes step by step from its record and its real status, so a re-run after an interruption continues.
+    Records of servers fully restored are removed.
+  - Check mode lists the steps without doing them.
+extends_documentation_fragment:
+  - cloudmaint.openstack.cloud
+options:
+  host:
+    description: Compute service host name of the hypervisor.
+    type: str
+    required: true
+  campaign:
+    description: Restore only the servers of this campaign. By default every campaign record naming the host.
+    type: str
+  enable:
+    description: Re-enable the compute service first. When false the service is left as it is.
+    type: bool
+    default: true
+  rolling:
+    description: Whether this restore is part of a rolling campaign (see C(restore.move_back) in the policy).
+    type: bool
+    default: false
+  policy:
+    description: The maintenance policy (C(cloudmaint_policy)); only its C(restore) settings are used here.
+    type: dict
+    default: {}
+  max_parallel:
+    description: How many servers are restored at once.
+    type: int
+    default: 4
+  keep_records:
+    description: Keep the campaign keys on servers that are fully restored (for auditing).
+    type: bool
+    default: false
+notes:
+  - O(timeout) bounds each step (start, unshelve, move back...).
+requirements:
+  - openstacksdk >= 4.0
+'''
+
+EXAMPLES = r'''
+- name: Bring hv01 and its servers back after its reboot
+  cloudmaint.openstack.host_restore:
+    cloud: sandbox
+    host: hv01
+    policy: "{{ cloudmaint_policy | default({}) }}"
+
+- name: Inside a rolling campaign, servers stay on the hosts they went to
+  cloudmaint.openstack.host_restore:
+    cloud: sandbox
+    host: hv02
+    campaign: patch-2026-11
+    rolling: true
+'''
+
+RETURN = r'''
+host:
+  description: The host.
+  returned: always
+  type: str
+service:
+  description: The compute service after the run.
+  returned: always
+  type: dict
+move_back:
+  description: Whether migrated servers were moved back to their origin.
+  returned: always
+  type: bool
+servers:
+  description: One entry per server with a campaign record for this host.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Server id.
+      type: str
+    name:
+      description: Server name.
+      type: str
+    record:
+      description: The campaign record found on the server.
+      type: dict
+    steps:
+      description: The restore steps done (or planned in check mode), each with timing and outcome.
+      type: list
+      elements: dict
+    outcome:
+      description: C(done), C(failed), C(planned) or C(nothing_to_do).
+      type: str
+    result:
+      description: Why nothing more was needed, or what failed.
+      type: str
+    host_after:
+      description: Where the server is now.
+      type: str
+    status_after:
+      description: Its status now.
+      type: str
+summary:
+  description: Counts of servers by outcome and the names of those that failed.
+  returned: always
+  type: dict
+requests:
+  description: Number of Compute API requests the module made.
+  returned: always
+  type: int
+'''
+
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import HostDrain
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
+    MaintenanceModule,
+)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.restore import HostRestore
+
+
+class HostRestoreModule(MaintenanceModule):
+    argument_spec = dict(
+        host=dict(type='str', required=True),
+        campaign=dict(type='str'),
+        enable=dict(type='bool', default=True),
+        rolling=dict(type='bool', default=False),
+        policy=dict(type='dict', default={}),
+        max_parallel=dict(type='int', default=4),
+        keep_records=dict(type='bool', default=False),
+    )
+    module_kwargs = dict(supports_check_mode=True)
+
+    def run(self):
+        p = self.params
+        policy = self.load_policy(p['policy'])
+        result = dict(host=p['host'])
+        service = HostDrain(self.nova, self.waiter(), policy, p['host'], p['campaign'] or '-',
+                            check_mode=self.check_mode)
+        try:
+            result['service'] = service.set_enabled(True) if p['enable'] else service.service()
+        except LookupError as exc:
+            self.fail(str(exc), **result)
+        move_back = policy.should_move_back(p['rolling'])
+        restore = HostRestore(self.nova, self.waiter(), p['host'], move_back,
+                              campaign=p['campaign'], max_parallel=p['max_parallel'],
+                              action_timeout=p['timeout'], check_mode=self.check_mode,
+                              keep_records=p['keep_records'])
+        entries = restore.restore()
+        failed = [e['name'] for e in entries if e['outcome'] == 'failed']
+        by_outcome = {}
+        for entry in entries:
+            by_outcome[entry['outcome']] = by_outcome.get(entry['outcome'], 0) + 1
+        result.update(move_back=move_back, servers=entries,
+                      summary={'servers': len(entries), 'by_outcome': by_outcome,
+                               'failed': failed})
+        changed = service.changed or restore.changed
+        if failed:
+            self.fail('restore of %s incomplete: %d server(s) failed: %s'
+                      % (p['host'], len(failed), ', '.join(failed)),
+                      changed=changed, requests=self.nova.requests, **result)
+        self.exit(changed=changed, requests=self.nova.requests, **result)
+
+
+def main():
+    HostRestoreModule()()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,201 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, cloudmaint.openstack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: shelve_partial
+short_description: Shelve a server but keep its root disk on the host, and unshelve it fast
+version_added: 0.1.0
+author: cloudmaint.openstack contributors
+description:
+  - O(state=shelved) shelves the server. It stays SHELVED on its host (powered off, root disk kept) rather than being
+    offloaded, so unshelving it is a quick power-on. This needs the cloud's C(shelved_offload_time) to be -1 (or
+    long enough); otherwise Nova offloads it on its own and the result says so.
+  - With O(offload=true) the server is offloaded as well (SHELVED_OFFLOADED), releasing the host's CPU and RAM.
+  - O(state=unshelved) brings it back. An offloaded server goes back to its origin host first (Compute API
+    microversion 2.91), where its disk may still be, then to its availability zone (2.77), then wherever the
+    scheduler likes. The result reports which path was taken and how long it took.
+  - The origin host is the one recorded when the collection shelved it (server metadata C(cloudmaint:origin_host)),
+    or O(origin_host).
+extends_documentation_fragment:
+  - cloudmaint.openstack.cloud
+options:
+  server:
+    description: Name or id of the server.
+    type: str
+    required: true
+  state:
+    description: Shelved or back in service.
+    type: str
+    choices: [shelved, unshelved]
+    default: shelved
+  offload:
+    description: Also offload a shelved server from its host (release its resources).
+    type: bool
+    default: false
+  origin_host:
+    description: Host to unshelve an offloaded server onto first. Defaults to the recorded origin host.
+    type: str
+  record:
+    description: Record the shelve in the server's metadata (campaign keys), so M(cloudmaint.openstack.host_restore)
+      and O(state=unshelved) know the origin host.
+    type: bool
+    default: true
+  campaign:
+    description: Campaign identifier for the record.
+    type: str
+    default: manual
+notes:
+  - O(timeout) bounds the wait for the shelve, offload or unshelve.
+requirements:
+  - openstacksdk >= 4.0
+'''
+
+EXAMPLES = r'''
+- name: Shelve notebook-02 keeping its disk on the host
+  cloudmaint.openstack.shelve_partial:
+    cloud: sandbox
+    server: notebook-02
+
+- name: Free the host's resources as well
+  cloudmaint.openstack.shelve_partial:
+    cloud: sandbox
+    server: notebook-02
+    offload: true
+
+- name: Bring it back, on its origin host if there is room
+  cloudmaint.openstack.shelve_partial:
+    cloud: sandbox
+    server: notebook-02
+    state: unshelved
+  register: back
+'''
+
+RETURN = r'''
+server:
+  description: Id and name of the server.
+  returned: always
+  type: dict
+status:
+  description: The server's status at the end.
+  returned: always
+  type: str
+host:
+  description: The host the server is on at the end (none when offloaded).
+  returned: always
+  type: str
+path:
+  description:
+    - How the server came back. C(in_place) (it was never offloaded, a power-on), C(origin_host), C(availability_zone)
+      or C(scheduler).
+  returned: when O(state=unshelved) and the server was shelved
+  type: str
+duration_s:
+  description: Seconds the shelve or unshelve took.
+  returned: when changed
+  type: float
+attempts:
+  description: What was done, in order, with timing and outcome.
+  returned: always
+  type: list
+  elements: dict
+requests:
+  description: Number of Compute API requests the module made.
+  returned: always
+  type: int
+'''
+
+import datetime
+
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
+    MaintenanceModule,
+)
+
+SHELVED = ('SHELVED', 'SHELVED_OFFLOADED')
+
+
+class ShelvePartialModule(MaintenanceModule):
+    argument_spec = dict(
+        server=dict(type='str', required=True),
+        state=dict(type='str', default='shelved', choices=['shelved', 'unshelved']),
+        offload=dict(type='bool', default=False),
+        origin_host=dict(type='str'),
+        record=dict(type='bool', default=True),
+        campaign=dict(type='str', default='manual'),
+    )
+    module_kwargs = dict(supports_check_mode=True)
+
+    def run(self):
+        p = self.params
+        server = self.nova.find_server(p['server'])
+        if server is None:
+            self.fail('server %r not found' % p['server'])
+        result = dict(server={'id': server['id'], 'name': server['name']}, attempts=[])
+        attempts = result['attempts']
+        waiter = self.waiter()
+        if p['state'] == 'shelved':
+            wanted = ('SHELVED_OFFLOADED',) if p['offload'] else SHELVED
+            if server['status'] in wanted:
+                return self._done(result, server, changed=False)
+            if self.check_mode:
+                return self._done(result, server, changed=True)
+            if server['status'] not in SHELVED:
+                if p['record']:
+                    self.nova.set_metadata(server['id'], cm.record(
+                        'shelve_partial', server.get(sa.HOST_KEY), p['campaign'],
+                        datetime.datetime.now(datetime.timezone.utc),
+                        prior_status=server['status']))
+                attempts.append(sa.in_place(self.nova, waiter, server, 'shelve', p['timeout']))
+                server = self.nova.server(server['id'])
+            if p['offload'] and server['status'] == 'SHELVED' and all(a.ok for a in attempts):
+                attempts.append(sa.in_place(self.nova, waiter, server, 'shelve_offload',
+                                            p['timeout']))
+                server = self.nova.server(server['id'])
+            if any(not a.ok for a in attempts):
+                self.fail('shelve of %s failed: %s' % (server['name'], attempts[-1].get('detail')),
+                          **self._done(result, server, changed=True))
+            if not p['offload'] and server['status'] == 'SHELVED_OFFLOADED':
+                self.warn('Nova offloaded %s at once: its shelved_offload_time is not -1, so the '
+                          'root disk was not kept on the host' % server['name'])
+            return self._done(result, server, changed=True)
+
+        if server['status'] not in SHELVED:
+            return self._done(result, server, changed=False)
+        if self.check_mode:
+            return self._done(result, server, changed=True)
+        record, _note = cm.parse(server.get('metadata'))
+        origin = p['origin_host'] or (record.origin_host if record else None)
+        attempt = sa.unshelve(self.nova, waiter, server, prefer_host=origin,
+                              availability_zone=server.get('OS-EXT-AZ:availability_zone'),
+                              timeout=p['timeout'])
+        attempts.append(attempt)
+        server = self.nova.server(server['id']) or server
+        result['path'] = attempt.get('path')
+        if not attempt.ok:
+            self.fail('unshelve of %s failed: %s' % (server['name'], attempt.get('detail')),
+                      **self._done(result, server, changed=True))
+        if record is not None and p['record']:
+            for key in cm.keys_to_clear():
+                if key in (server.get('metadata') or {}):
+                    self.nova.delete_metadata(server['id'], key)
+        return self._done(result, server, changed=True)
+
+    def _done(self, result, server, changed):
+        result.update(changed=changed, status=server['status'], host=server.get(sa.HOST_KEY),
+                      requests=self.nova.requests)
+        if result['attempts']:
+            result['duration_s'] = round(sum(a['duration_s'] or 0 for a in result['attempts']), 3)
+        return result
+
+
+def main():
+    ShelvePartialModule()()
+
+
+if __name__ == '__main__':
+    main()
