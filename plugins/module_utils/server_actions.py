@@ -238,6 +238,9 @@ def live_migrate(nova, waiter, server, destination=None, force=False, completion
         waiter.sleep(waiter.poll_s)
 
     attempt['progress'] = progress.summary()
+    if attempt['force_completed']:
+        # Post-copy: the guest moved at the switch-over; the rest was sent while it ran.
+        attempt['progress'].pop('downtime_estimate_ms', None)
     attempt['destination'] = migration.get('dest_compute')
     if status not in LIVE_DONE:
         why = 'aborted after %ss (policy: %s)' % (limit, on_timeout) if attempt['aborted'] \
