@@ -230,12 +230,22 @@ def server_inventory_names(servers, taken):
     return names
 
 
-def _add(groups, group, host):
-    members = groups.get(group)
-    if members is None:
-        groups[group] = [host]
-    else:
-        members.append(host)
+class _Groups(dict):
+    """Group name -> member host names; sanitized names are computed once per distinct value."""
+
+    def __init__(self, *names):
+        super().__init__((name, []) for name in names)
+        self._names = {}
+
+    def add(self, prefix, value, host):
+        name = self._names.get((prefix, value))
+        if name is None:
+            name = self._names[(prefix, value)] = group_name(prefix, value)
+        members = self.get(name)
+        if members is None:
+            self[name] = [host]
+        else:
+            members.append(host)
 
 
 def build_inventory(snapshot, with_servers=False, sla_key='sla', default_sla_class='cattle',
@@ -246,7 +256,7 @@ def build_inventory(snapshot, with_servers=False, sla_key='sla', default_sla_cla
     built once and shared by its hypervisor's list and its own host variables.
     """
     hosts = {}
-    groups = {'hypervisors': [], 'enabled': [], 'disabled': [], 'down': [], 'in_maintenance': []}
+    groups = _Groups('hypervisors', 'enabled', 'disabled', 'down', 'in_maintenance')
     server_groups = snapshot.get('server_groups') or {}
     servers = snapshot.get('servers') or {}
 
@@ -294,9 +304,9 @@ def build_inventory(snapshot, with_servers=False, sla_key='sla', default_sla_cla
         if in_maintenance:
             groups['in_maintenance'].append(name)
         if hyp.get('zone'):
-            _add(groups, group_name('az_', hyp['zone']), name)
+            groups.add('az_', hyp['zone'], name)
         for aggregate in hyp.get('aggregates') or ():
-            _add(groups, group_name('aggregate_', aggregate), name)
+            groups.add('aggregate_', aggregate, name)
 
     if with_servers:
         groups['servers'] = []
@@ -333,10 +343,10 @@ def build_inventory(snapshot, with_servers=False, sla_key='sla', default_sla_cla
             hosts[name] = hostvars
             groups['servers'].append(name)
             if summary['sla_class']:
-                _add(groups, group_name('sla_', summary['sla_class']), name)
+                groups.add('sla_', summary['sla_class'], name)
             if server.get('status'):
-                _add(groups, group_name('status_', server['status']), name)
-    return {'hosts': hosts, 'groups': groups}
+                groups.add('status_', server['status'], name)
+    return {'hosts': hosts, 'groups': dict(groups)}
 
 
 def clouds_yaml_search_path(extra_paths, environ_override, standard_paths):

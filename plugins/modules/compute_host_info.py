@@ -1,0 +1,180 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, cloudmaint.openstack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: compute_host_info
+short_description: What Nova and Placement say about one hypervisor, and whether it is safe to reboot
+version_added: 0.1.0
+author: cloudmaint.openstack contributors
+description:
+  - Returns the compute service (status, state, disabled reason, last report), the hypervisor record, its resource
+    provider in Placement with inventory and usage, and the servers on the host.
+  - RV(reboot_blockers) lists the servers still running on the host that the maintenance campaign did not mark to be
+    left in place; a host is safe to reboot only when it is empty.
+  - RV(ready) tells whether the host is back in service terms after a reboot, that is the compute service is up and
+    reported after O(reported_after), and the hypervisor has inventory in Placement.
+  - Reads only; safe in check mode.
+extends_documentation_fragment:
+  - cloudmaint.openstack.cloud
+options:
+  host:
+    description: Compute service host name.
+    type: str
+    required: true
+  reported_after:
+    description:
+      - An ISO-8601 UTC time (for example the moment a reboot began). RV(ready) is true only when the service has
+        reported since then.
+    type: str
+  campaign:
+    description: Campaign whose C(leave) decisions allow a stopped or paused server to stay on the host.
+    type: str
+'''
+
+EXAMPLES = r'''
+- name: Refuse to reboot hv01 while servers still run on it
+  cloudmaint.openstack.compute_host_info:
+    cloud: sandbox
+    host: hv01
+  register: hv01
+  failed_when: hv01.reboot_blockers | length > 0
+
+- name: Wait until hv01 is back after its reboot
+  cloudmaint.openstack.compute_host_info:
+    cloud: sandbox
+    host: hv01
+    reported_after: "{{ reboot_started }}"
+  register: back
+  until: back.ready
+  retries: 60
+  delay: 5
+'''
+
+RETURN = r'''
+service:
+  description: The nova-compute service of the host.
+  returned: always
+  type: dict
+  sample: {"status": "disabled", "state": "up", "disabled_reason": "cloudmaint: campaign c1: patch",
+           "updated_at": "2026-11-21T12:00:00.000000", "forced_down": false}
+hypervisor:
+  description: The hypervisor record (id, state, status, host_ip, hypervisor_type, hypervisor_version).
+  returned: always
+  type: dict
+resource_provider:
+  description: The host's resource provider in Placement with C(inventories) and C(usages), or null when absent.
+  returned: always
+  type: dict
+servers:
+  description: Servers on the host (id, name, status, task_state, campaign state).
+  returned: always
+  type: list
+  elements: dict
+reboot_blockers:
+  description: Servers that would be cut off by a reboot now (running, and not left in place by the campaign).
+  returned: always
+  type: list
+  elements: dict
+ready:
+  description: The compute service is up (and reported after O(reported_after)), and Placement has its inventory.
+  returned: always
+  type: bool
+'''
+
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import AT_REST
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
+    MaintenanceModule,
+)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
+
+
+def _normalized_time(text):
+    """Nova's updated_at has no zone and microseconds; compare as UTC."""
+    return cm.parse_time(text) if text else None
+
+
+class ComputeHostInfoModule(MaintenanceModule):
+    argument_spec = dict(
+        host=dict(type='str', required=True),
+        reported_after=dict(type='str'),
+        campaign=dict(type='str'),
+    )
+    module_kwargs = dict(supports_check_mode=True)
+
+    def run(self):
+        p = self.params
+        service = self.nova.compute_service(p['host'])
+        if service is None:
+            known = sorted(s['host'] for s in self.nova.compute_services())
+            self.fail('unknown host %r: no nova-compute service by that name (known: %s)'
+                      % (p['host'], ', '.join(known)))
+        hypervisor = self._hypervisor(p['host'])
+        provider = self._provider(hypervisor)
+        servers, blockers = [], []
+        for server in self.nova.servers_on_host(p['host']):
+            record, _note = cm.parse(server.get('metadata'))
+            entry = {'id': server['id'], 'name': server['name'], 'status': server['status'],
+                     'task_state': server.get(sa.TASK_KEY),
+                     'campaign_state': record.state if record else None}
+            servers.append(entry)
+            left = record is not None and record.state == 'left' and \
+                (not p['campaign'] or record.campaign == p['campaign'])
+            if server['status'] not in AT_REST and not (left and server['status'] == 'PAUSED'):
+                blockers.append(entry)
+
+        ready = service['state'] == 'up' and bool(provider and provider.get('inventories'))
+        if p['reported_after']:
+            after = cm.parse_time(p['reported_after'])
+            if after is None:
+                self.fail('reported_after %r is not an ISO-8601 time' % p['reported_after'])
+            updated = _normalized_time(service.get('updated_at'))
+            ready = ready and updated is not None and updated > after
+        return dict(service=service, hypervisor=hypervisor, resource_provider=provider,
+                    servers=servers, reboot_blockers=blockers, ready=ready,
+                    requests=self.nova.requests)
+
+    def _hypervisor(self, host):
+        try:
+            found = self.nova.get_json('/os-hypervisors/detail', self.nova.mv('2.88'),
+                                       params={'hypervisor_hostname_pattern': host})
+        except NovaError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        for hv in found.get('hypervisors', []):
+            if (hv.get('service') or {}).get('host') == host:
+                return {k: hv.get(k) for k in ('id', 'hypervisor_hostname', 'state', 'status',
+                                               'host_ip', 'hypervisor_type',
+                                               'hypervisor_version')}
+        return None
+
+    def _provider(self, hypervisor):
+        if not hypervisor:
+            return None
+        placement = self.conn.placement
+        response = placement.get('/resource_providers/%s/inventories' % hypervisor['id'],
+                                 microversion='1.20', raise_exc=False)
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            self.fail('Placement answered %s for provider %s' % (response.status_code,
+                                                                 hypervisor['id']))
+        usages = placement.get('/resource_providers/%s/usages' % hypervisor['id'],
+                               microversion='1.20', raise_exc=False)
+        return {'uuid': hypervisor['id'],
+                'inventories': response.json().get('inventories', {}),
+                'usages': usages.json().get('usages', {}) if usages.status_code < 400 else {}}
+
+
+def main():
+    ComputeHostInfoModule()()
+
+
+if __name__ == '__main__':
+    main()
