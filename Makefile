@@ -11,7 +11,7 @@ SANITY_PYTHON ?= 3.11
 SANITY_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sanity lint units test clean
+.PHONY: help venv sanity lint units sandbox sandbox-down integration molecule demo test clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -47,7 +47,26 @@ lint: venv ## ansible-lint (production profile, see .ansible-lint)
 units: venv ## Unit tests (pytest tests/unit)
 	PYTHONPATH=$(CURDIR)/.collections $(BIN)/python -m pytest tests/unit; rc=$$?; if [ $$rc -eq 5 ]; then echo "units: no tests collected"; rc=0; fi; exit $$rc
 
-test: sanity lint units ## sanity + lint + units
+# ---- the sandbox cloud (real Keystone, Placement, Glance, Nova on 127.0.0.1; see sandbox/) ----
+SANDBOX_ENV := OS_CLIENT_CONFIG_FILE=$(CURDIR)/.sandbox/clouds.yaml ANSIBLE_CONFIG=$(CURDIR)/ansible.cfg PATH=$(CURDIR)/$(BIN):$$PATH
+
+sandbox: ## Install on first use, start and seed the sandbox cloud (idempotent)
+	sandbox/cloudctl up
+	sandbox/cloudctl seed
+
+sandbox-down: ## Stop the sandbox cloud (its data is kept)
+	sandbox/cloudctl down
+
+integration: venv sandbox ## Integration tests against the sandbox cloud
+	$(SANDBOX_ENV) $(BIN)/python -m pytest tests/integration -p no:cacheprovider $(PYTEST_ARGS)
+
+molecule: venv sandbox ## Molecule scenarios (delegated driver, local connection) against the sandbox
+	$(SANDBOX_ENV) scripts/molecule-all.sh
+
+demo: venv sandbox ## Set everything up and run rolling_patch.yml against the sandbox cloud
+	$(SANDBOX_ENV) $(BIN)/ansible-playbook -i sandbox/inventory playbooks/rolling_patch.yml
+
+test: sanity lint units integration molecule ## Everything CI runs: sanity, lint, units, integration, molecule
 
 clean: ## Remove build and test output (keeps .venv)
 	rm -rf .build tests/output .pytest_cache

@@ -69,3 +69,22 @@ def largest_batch_size(order, hosts, moving, groups, placement, limit=None):
         else:
             break
     return best
+
+
+def interleave_zones(order, hosts):
+    """Hosts reordered so that consecutive hosts alternate between zones (stable within a zone):
+    a batch then takes one host from each zone rather than emptying one zone."""
+    by_zone = {}
+    zones = []
+    for name in order:
+        zone = (hosts.get(name) or {}).get('zone')
+        if zone not in by_zone:
+            by_zone[zone] = []
+            zones.append(zone)
+        by_zone[zone].append(name)
+    result = []
+    while any(by_zone.values()):
+        for zone in zones:
+            if by_zone[zone]:
+                result.append(by_zone[zone].pop(0))
+    return result

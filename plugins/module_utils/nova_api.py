@@ -175,6 +175,20 @@ class NovaClient(object):
         found = self.get_json('/os-migrations', self.mv(MV_MIGRATIONS), params=params)
         return sorted(found['migrations'], key=lambda m: m['id'])
 
+    def action_failure(self, server_id, request_id):
+        """Why Nova failed an asynchronous action (instance action events, microversion 2.84
+        for the event details), or None."""
+        if not request_id:
+            return None
+        try:
+            action = self.get_json('/servers/%s/os-instance-actions/%s' % (server_id, request_id),
+                                   self.mv('2.84'))['instanceAction']
+        except NovaError:
+            return None
+        reasons = [e.get('details') or e.get('result') for e in action.get('events') or []
+                   if (e.get('result') or '').lower() == 'error']
+        return '; '.join(r for r in reasons if r) or action.get('message')
+
     # -- actions -------------------------------------------------------------------------
 
     def action(self, server_id, body, microversion='2.1'):

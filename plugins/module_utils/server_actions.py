@@ -200,7 +200,8 @@ def live_migrate(nova, waiter, server, destination=None, force=False, completion
                       forced_destination=bool(force), force_completed=False, aborted=False)
     before = latest_migration_id(nova, server['id'], 'live-migration')
     try:
-        nova.live_migrate(server['id'], destination, force=force)
+        response = nova.live_migrate(server['id'], destination, force=force)
+        request_id = response.headers.get('x-openstack-request-id')
     except NovaError as exc:
         return attempt.finish('failed', exc.message, status_code=exc.status, refused=True)
     migration = new_migration(nova, waiter, server['id'], 'live-migration', before)
@@ -243,8 +244,13 @@ def live_migrate(nova, waiter, server, destination=None, force=False, completion
         attempt['progress'].pop('downtime_estimate_ms', None)
     attempt['destination'] = migration.get('dest_compute')
     if status not in LIVE_DONE:
-        why = 'aborted after %ss (policy: %s)' % (limit, on_timeout) if attempt['aborted'] \
-            else 'migration %s' % status
+        if attempt['aborted']:
+            why = 'aborted after %ss (policy: %s)' % (limit, on_timeout)
+        else:
+            why = 'migration %s' % status
+            reason = nova.action_failure(server['id'], request_id)
+            if reason:
+                why += ': %s' % reason
         return attempt.finish('failed', why, migration_status=status)
     # The record says completed; the server's own record follows shortly after.
     settled, problem = _wait_host(nova, waiter, server['id'], attempt['destination'])
@@ -271,7 +277,8 @@ def cold_migrate(nova, waiter, server, destination=None, timeout=1800):
     attempt = Attempt('cold_migrate', server, requested_destination=destination)
     before = latest_migration_id(nova, server['id'], 'migration')
     try:
-        nova.cold_migrate(server['id'], destination)
+        response = nova.cold_migrate(server['id'], destination)
+        request_id = response.headers.get('x-openstack-request-id')
     except NovaError as exc:
         return attempt.finish('failed', exc.message, status_code=exc.status, refused=True)
     migration = new_migration(nova, waiter, server['id'], 'migration', before)
@@ -288,7 +295,9 @@ def cold_migrate(nova, waiter, server, destination=None, timeout=1800):
                               % (migration['id'], timeout))
     attempt['destination'] = final.get('dest_compute')
     if final['status'] in FAILED:
-        return attempt.finish('failed', 'migration %s' % final['status'],
+        why = 'migration %s' % final['status']
+        reason = nova.action_failure(server['id'], request_id)
+        return attempt.finish('failed', why + (': %s' % reason if reason else ''),
                               migration_status=final['status'])
     if final['status'] == 'finished':
         resized, problem = wait_status(nova, waiter, server['id'], ('VERIFY_RESIZE',), 120)

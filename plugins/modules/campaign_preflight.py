@@ -30,6 +30,13 @@ options:
     description: How many hosts are drained at once. 0 means the largest size that fits.
     type: int
     default: 1
+  order:
+    description:
+      - C(given) keeps O(hosts) in the order given. C(zones) alternates between availability zones, so a batch takes
+        one host from each zone instead of emptying one zone.
+    type: str
+    choices: [given, zones]
+    default: zones
   policy:
     description: The maintenance policy (C(cloudmaint_policy)).
     type: dict
@@ -70,6 +77,11 @@ batches:
   returned: always
   type: list
   elements: dict
+order:
+  description: The hosts in the order the campaign should take them.
+  returned: always
+  type: list
+  elements: str
 largest_batch_size:
   description: The largest batch size for which every batch fits.
   returned: always
@@ -102,6 +114,7 @@ class CampaignPreflightModule(MaintenanceModule):
         policy=dict(type='dict', default={}),
         importance=dict(type='str', default='medium', choices=['high', 'medium', 'low']),
         allow_down_hosts=dict(type='list', elements='str', default=[]),
+        order=dict(type='str', default='zones', choices=['given', 'zones']),
         fail_on_capacity=dict(type='bool', default=True),
     )
     module_kwargs = dict(supports_check_mode=True)
@@ -125,14 +138,17 @@ class CampaignPreflightModule(MaintenanceModule):
         groups = [g for g in self.nova.get_json('/os-server-groups', '2.64',
                                                 params={'all_projects': 'True'})['server_groups']
                   if g.get('policy') == 'anti-affinity']
-        largest = capacity.largest_batch_size(p['hosts'], hosts, moving, groups, placement)
+        order = list(p['hosts'])
+        if p['order'] == 'zones':
+            order = capacity.interleave_zones(order, hosts)
+        largest = capacity.largest_batch_size(order, hosts, moving, groups, placement)
         size = p['batch_size'] or largest
         checked = []
-        for batch in capacity.batches(p['hosts'], size):
+        for batch in capacity.batches(order, size):
             checked.append({'hosts': batch,
                             'problems': capacity.check_batch(batch, hosts, moving, groups,
                                                              placement)})
-        result = dict(policy=policy.data, batches=checked, largest_batch_size=largest,
+        result = dict(policy=policy.data, order=order, batches=checked, largest_batch_size=largest,
                       batch_size=size, servers=plan, down_hosts=down,
                       requests=self.nova.requests)
         problems = ['%s: %s' % ('+'.join(b['hosts']), '; '.join(b['problems']))

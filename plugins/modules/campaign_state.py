@@ -74,17 +74,17 @@ hosts:
   returned: always
   type: dict
   sample: {"hv01": {"state": "done", "at": "2026-11-21T12:00:00Z", "note": ""}}
-done:
+hosts_done:
   description: Hosts the campaign finished.
   returned: always
   type: list
   elements: str
-started:
+hosts_started:
   description: Hosts the campaign started but did not finish (an interrupted run).
   returned: always
   type: list
   elements: str
-failed:
+hosts_failed:
   description: Hosts where the campaign failed.
   returned: always
   type: list
@@ -156,9 +156,10 @@ class CampaignStateModule(MaintenanceModule):
             if not self.check_mode:
                 self._set(aggregate, dict(('%s:%s' % (p['campaign'], h), None) for h in hosts))
             hosts = {}
-        by_state = {'done': [], 'started': [], 'failed': []}
+        # Not "failed": Ansible reads a result key of that name as the task's own failure.
+        by_state = {'hosts_done': [], 'hosts_started': [], 'hosts_failed': []}
         for host, info in sorted(hosts.items()):
-            by_state.setdefault(info['state'], []).append(host)
+            by_state.setdefault('hosts_' + info['state'], []).append(host)
         return dict(changed=changed, hosts=hosts, requests=self.nova.requests, **by_state)
 
     def _ledger(self, create):

@@ -17,10 +17,14 @@ def main(argv=None):
     p = sub.add_parser("seed", help="flavors, image, projects and a deterministic fleet")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--servers", type=int, default=36)
+    p.add_argument("--fresh", action="store_true",
+                   help="delete every server first, re-enable every host, drop campaign ledgers")
     p = sub.add_parser("reboot", help="reboot a simulated hypervisor (its guests come back off)")
     p.add_argument("host")
     p.add_argument("--seconds", type=float, help="how long the host stays down (default 10)")
     p.add_argument("--no-wait", action="store_true", help="return before the service reports")
+    p = sub.add_parser("patch", help="install a newer hypervisor version (active after a reboot)")
+    p.add_argument("host")
     p = sub.add_parser("fault", help="inject a fault on a host")
     p.add_argument("kind", choices=sorted(list(cloud.FAULTS) + [
         "bandwidth", "clear", "service-down", "service-up"]))
@@ -38,7 +42,9 @@ def main(argv=None):
             cloud.status()
         elif args.command == "seed":
             from cmsandbox import seed
-            seed.seed(args.seed, args.servers)
+            seed.seed(args.seed, args.servers, fresh=args.fresh)
+        elif args.command == "patch":
+            cloud.patch(args.host)
         elif args.command == "reboot":
             cloud.reboot(args.host, args.seconds, wait=not args.no_wait)
         elif args.command == "fault":

@@ -136,6 +136,20 @@ def _wait_service_up(conn, host, timeout):
     procs.wait_for("%s to report again" % host, up_again, timeout)
 
 
+def patch(host):
+    """Installs a newer simulated hypervisor version; like a kernel, it takes effect at reboot."""
+    _check_host(host)
+    state_dir = layout.compute_dir(host)
+    current = simdriver_files.read_version(state_dir, simdriver_files.PENDING_VERSION) \
+        if os.path.exists(os.path.join(state_dir, simdriver_files.PENDING_VERSION)) \
+        else simdriver_files.read_version(state_dir)
+    major, _dot, minor = current.partition(".")
+    newer = "%s.%d" % (major, int(minor or 0) + 1)
+    with open(os.path.join(state_dir, simdriver_files.PENDING_VERSION), "w") as handle:
+        handle.write(newer)
+    log("%s: version %s installed, active after the next reboot" % (host, newer))
+
+
 def _check_host(host):
     if host not in layout.compute_hosts():
         raise SystemExit("unknown host %r (sandbox hosts: %s)" % (

@@ -40,7 +40,7 @@ def guest_profile(flavor_ram_mb, flavor_root_gb, metadata, physics=None):
             value = float(metadata.get(key, default))
         except (TypeError, ValueError):
             return float(default)
-        return value if value >= 0 else float(default)
+        return value if 0 <= value < float("inf") else float(default)
 
     default_ram = min(max(flavor_ram_mb * p["ram_used_fraction"], p["min_ram_used_mb"]),
                       p["max_ram_used_mb"], flavor_ram_mb)

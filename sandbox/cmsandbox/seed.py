@@ -149,9 +149,28 @@ def _wait_status(conn, ids, statuses, timeout):
         raise RuntimeError("timed out waiting for %s to reach %s" % (sorted(pending), statuses))
 
 
-def seed(seed_number=42, count=36):
+def reset_fleet(admin):
+    """Deletes every server, re-enables every compute service and drops campaign ledgers."""
+    servers = list(admin.compute.servers(all_projects=True))
+    for server in servers:
+        admin.compute.delete_server(server, force=True)
+    for service in admin.compute.services(binary="nova-compute"):
+        if service.status != "enabled":
+            admin.compute.enable_service(service)
+    for aggregate in admin.compute.aggregates():
+        if aggregate.name == "cloudmaint-ledger":
+            admin.compute.delete_aggregate(aggregate)
+    deadline = time.monotonic() + 180
+    while list(admin.compute.servers(all_projects=True)) and time.monotonic() < deadline:
+        time.sleep(1)
+    log("removed %d servers" % len(servers))
+
+
+def seed(seed_number=42, count=36, fresh=False):
     started = time.monotonic()
     admin = bootstrap.admin_connection()
+    if fresh:
+        reset_fleet(admin)
     _ensure_flavors(admin)
     image = _ensure_image(admin)
     _ensure_admin_in_projects(admin)

@@ -19,6 +19,7 @@ import time
 
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_utils import versionutils
 
 from nova.compute import power_state
 from nova.compute import task_states
@@ -99,6 +100,12 @@ class SimulatedHypervisorDriver(fake.FakeDriverWithoutFakeNodes):
         super(SimulatedHypervisorDriver, self).init_host(host)
         os.makedirs(self._state_dir, exist_ok=True)
         rebooted = os.path.exists(self._path(REBOOT_MARKER))
+        pending = self._path(simdriver_files.PENDING_VERSION)
+        if rebooted and os.path.exists(pending):
+            # A patch installed before the reboot takes effect now.
+            os.replace(pending, self._path(simdriver_files.VERSION))
+        self.host_status_base["hypervisor_version"] = versionutils.convert_version_to_int(
+            simdriver_files.read_version(self._state_dir))
         try:
             with open(self._path(GUESTS_FILE)) as handle:
                 doc = json.load(handle)
@@ -312,7 +319,7 @@ class SimulatedHypervisorDriver(fake.FakeDriverWithoutFakeNodes):
                 self._report(migration, model)
                 if control.abort:
                     outcome = "cancelled"
-                elif fault == "fail" and model.processed >= 0.3 * model.total:
+                elif fault == "fail" and (converged or model.processed >= 0.3 * model.total):
                     outcome = "error"
                 elif converged:
                     outcome = "precopy"
@@ -343,6 +350,7 @@ class SimulatedHypervisorDriver(fake.FakeDriverWithoutFakeNodes):
             time.sleep(downtime)
         model.processed += model.pending
         model.pending = 0.0
+        stats["transferred_mb"] = round(model.processed)
         self._report(migration, model)
         self._event("live_migration", instance, outcome="completed", mode=outcome,
                     downtime_ms=round(downtime * 1000.0, 1),
