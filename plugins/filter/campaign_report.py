@@ -65,6 +65,24 @@ def campaign_summary(report):
     return lines
 
 
+def plan_summary(results, preflight):
+    """Lines describing a planned campaign: batches, then each host's servers and their fate."""
+    size = preflight.get('batch_size') or 1
+    order = preflight.get('order') or []
+    lines = ['%d hosts in batches of %d (largest that fits: %s): %s' % (
+        len(order), size, preflight.get('largest_batch_size'),
+        ' | '.join(', '.join(order[i:i + size]) for i in range(0, len(order), size)))]
+    for result in results:
+        lines.append('%s: %d servers' % (result.get('host'), len(result.get('servers') or [])))
+        for server in result.get('servers') or []:
+            lines.append('  %-16s %-7s %-14s %-10s -> %-6s %s' % (
+                server.get('name'), server.get('sla_class'), server.get('action'),
+                server.get('outcome'), server.get('likely_destination') or '-',
+                server.get('reason')))
+    return lines
+
+
 class FilterModule(object):
     def filters(self):
-        return {'host_report': host_report, 'campaign_summary': campaign_summary}
+        return {'host_report': host_report, 'campaign_summary': campaign_summary,
+                'plan_summary': plan_summary}

@@ -8,8 +8,7 @@ DOCUMENTATION = r'''
 name: compute
 short_description: OpenStack hypervisors (and optionally their servers) for maintenance
 version_added: 0.1.0
-author:
-  - cloudmaint.openstack contributors
+author: cloudmaint.openstack contributors (@cloudmaint)
 description:
   - Makes every nova-compute host of an OpenStack cloud an inventory host, named after its compute
     service host (for example V(hv01)), with its service state, availability zone, aggregates,
@@ -154,6 +153,7 @@ import time
 
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.release import __version__ as ANSIBLE_CORE_VERSION
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.cloud_snapshot import (
     SNAPSHOT_FORMAT,
@@ -188,6 +188,15 @@ SERVER_VAR = 'cloudmaint_server'
 INVENTORY_VAR = 'cloudmaint_inventory'
 
 _UNSAFE_GROUP_CHARS = re.compile(r'[^a-z0-9_]')
+
+# Server names and metadata are chosen by tenants and must never be templated.
+# ansible-core 2.19+ treats inventory plugin data as untrusted by itself; older
+# versions need it wrapped as unsafe.
+if tuple(int(part) for part in re.findall(r'\d+', ANSIBLE_CORE_VERSION)[:2]) < (2, 19):
+    from ansible.utils.unsafe_proxy import wrap_var as _untrusted
+else:
+    def _untrusted(value):
+        return value
 
 
 # ---- pure: snapshot -> hosts and groups -----------------------------------------------------------
@@ -486,7 +495,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _populate(self, model, snapshot, from_cache):
         inventory = self.inventory
         hosts = model['hosts']
-        for name, hostvars in hosts.items():
+        for name in hosts:
+            hostvars = hosts[name] = _untrusted(hosts[name])
             inventory.add_host(name)
             for key, value in hostvars.items():
                 inventory.set_variable(name, key, value)
@@ -513,4 +523,3 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._set_composite_vars(compose, hostvars, name, strict=strict)
             self._add_host_to_composed_groups(composed_groups, hostvars, name, strict=strict)
             self._add_host_to_keyed_groups(keyed_groups, hostvars, name, strict=strict)
-

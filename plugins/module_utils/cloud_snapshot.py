@@ -23,7 +23,9 @@ Placement capacity comes from the ``provider_summaries`` of one allocation
 candidates query, which covers every provider with room for 1 MiB of memory.
 Providers missing from it (a host full to the last MiB) are looked for with
 ``VCPU:1`` then ``DISK_GB:1``; any still missing cost two requests each
-(inventories and usages), counted in ``placement.fallbacks``.  The ``full``
+(inventories and usages), counted in ``placement.fallbacks`` (also the case for
+every provider left out when Placement's [placement]max_allocation_candidates
+trims the answer).  The ``full``
 placement detail reads inventories and usages of every hypervisor's provider
 instead: 2 requests per hypervisor, but with total, reserved, allocation ratio
 and max_unit per resource class.
@@ -207,8 +209,8 @@ def compute_max_microversion(conn):
 def fetch_placement(get, hypervisors, placement_detail='summary'):
     """Placement data for the providers of ``hypervisors`` (raw ``/os-hypervisors/detail`` items)."""
     if placement_detail not in PLACEMENT_DETAILS:
-        raise ValueError('placement_detail must be one of %s, got %r' % (', '.join(PLACEMENT_DETAILS),
-                                                                       placement_detail))
+        raise ValueError('placement_detail must be one of %s, got %r'
+                         % (', '.join(PLACEMENT_DETAILS), placement_detail))
     mv = PLACEMENT_MICROVERSION
     providers = get('placement', '/resource_providers', None, mv)[1].get('resource_providers') or []
     wanted = sorted(set(provider_map(hypervisors, providers).values()))

@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 module: campaign_preflight
 short_description: Check a maintenance campaign before any host is touched
 version_added: 0.1.0
-author: cloudmaint.openstack contributors
+author: cloudmaint.openstack contributors (@cloudmaint)
 description:
   - Fails, saying why, when the campaign should not start. The policy is invalid (each bad key is named by its path);
     a host is unknown; a compute service is down or forced down (a host is already failing); or a batch of O(hosts)

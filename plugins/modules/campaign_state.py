@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 module: campaign_state
 short_description: The ledger of a maintenance campaign, kept in the cloud
 version_added: 0.1.0
-author: cloudmaint.openstack contributors
+author: cloudmaint.openstack contributors (@cloudmaint)
 description:
   - Records which hosts a campaign has started, finished or failed, so that a re-run from any controller (an AWX job
     in a fresh container, another operator's shell) resumes the campaign instead of repeating it.

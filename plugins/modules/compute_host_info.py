@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 module: compute_host_info
 short_description: What Nova and Placement say about one hypervisor, and whether it is safe to reboot
 version_added: 0.1.0
-author: cloudmaint.openstack contributors
+author: cloudmaint.openstack contributors (@cloudmaint)
 description:
   - Returns the compute service (status, state, disabled reason, last report), the hypervisor record, its resource
     provider in Placement with inventory and usage, and the servers on the host.

@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 module: host_drain
 short_description: Disable, drain or re-enable an OpenStack hypervisor, handling every server by policy
 version_added: 0.1.0
-author: cloudmaint.openstack contributors
+author: cloudmaint.openstack contributors (@cloudmaint)
 description:
   - Takes a hypervisor (a C(nova-compute) host) out of service for maintenance and back.
   - O(state=disabled) disables its compute service with a reason naming the campaign, so the scheduler places

@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 module: host_restore
 short_description: Bring a maintained hypervisor and its servers back, from the records the drain left
 version_added: 0.1.0
-author: cloudmaint.openstack contributors
+author: cloudmaint.openstack contributors (@cloudmaint)
 description:
   - Re-enables the compute service of a host drained by M(cloudmaint.openstack.host_drain), then brings back each
     server whose campaign record (server metadata keys C(cloudmaint:*)) names this host as its origin.

@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 module: instance_relocate
 short_description: Move one server to another hypervisor, live or cold, with a completion policy
 version_added: 0.1.0
-author: cloudmaint.openstack contributors
+author: cloudmaint.openstack contributors (@cloudmaint)
 description:
   - Moves a server off its current host by live migration, cold migration, or live with a cold fallback.
   - The destination is chosen by the scheduler, by the operator but checked by the scheduler, or forced (live

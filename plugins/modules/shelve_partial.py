@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 module: shelve_partial
 short_description: Shelve a server but keep its root disk on the host, and unshelve it fast
 version_added: 0.1.0
-author: cloudmaint.openstack contributors
+author: cloudmaint.openstack contributors (@cloudmaint)
 description:
   - O(state=shelved) shelves the server. It stays SHELVED on its host (powered off, root disk kept) rather than being
     offloaded, so unshelving it is a quick power-on. This needs the cloud's C(shelved_offload_time) to be -1 (or

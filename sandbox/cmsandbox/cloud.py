@@ -222,8 +222,8 @@ def status():
         try:
             conn = bootstrap.admin_connection()
             for svc in sorted(conn.compute.services(), key=lambda x: (x.binary, x.host)):
-                print("  %-16s %-8s %-4s %-8s %s" % (svc.binary, svc.host, svc.state,
-                                                    svc.status, svc.disabled_reason or ""))
+                fields = (svc.binary, svc.host, svc.state, svc.status, svc.disabled_reason or "")
+                print("  %-16s %-8s %-4s %-8s %s" % fields)
         except Exception as exc:  # status must print what it can
             print("nova API not answering: %s" % exc)
     print("clouds.yaml: %s (clouds: sandbox, sandbox-tenant)" % layout.CLOUDS_YAML)

@@ -167,7 +167,7 @@ def run(argv, env=None, quiet=True):
     full_env = dict(os.environ)
     full_env["PYTHONPATH"] = layout.SANDBOX_SRC
     full_env.update(env or {})
-    result = subprocess.run(argv, env=full_env, capture_output=True, text=True)
+    result = subprocess.run(argv, env=full_env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError("%s failed (%d):\n%s%s" % (" ".join(argv[:3]), result.returncode,
                                                       result.stdout[-2000:], result.stderr[-4000:]))

@@ -73,7 +73,7 @@ def plan_fleet(seed, count):
         if server["name"].startswith("db-"):
             host = next(group_hosts)
         else:
-            for _ in range(len(order)):
+            for _attempt in range(len(order)):
                 host = order[cursor % len(order)]
                 cursor += 1
                 if free[host] >= server["ram"]:
@@ -192,8 +192,8 @@ def seed(seed_number=42, count=36, fresh=False):
         log("booting %d servers" % len(booted))
         _wait_status(admin, booted, ("ACTIVE",), 300)
     _apply_states(admin, {s["name"]: booted.get(s["name"]) for s in plan if s["name"] in booted})
-    log("seeded %d servers (seed %d) in %.0fs" % (len(plan), seed_number,
-                                                    time.monotonic() - started))
+    elapsed = time.monotonic() - started
+    log("seeded %d servers (seed %d) in %.0fs" % (len(plan), seed_number, elapsed))
 
 
 def _apply_states(conn, ids):

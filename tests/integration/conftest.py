@@ -48,10 +48,10 @@ def conn(cloud_env):
 
 def cloudctl(*args, check=True, timeout=300):
     result = subprocess.run([CLOUDCTL] + list(args), capture_output=True, text=True,
-                            timeout=timeout)
+                            timeout=timeout, check=False)
     if check and result.returncode != 0:
-        raise AssertionError("cloudctl %s failed:\n%s%s" % (" ".join(args), result.stdout,
-                                                           result.stderr))
+        output = result.stdout + result.stderr
+        raise AssertionError("cloudctl %s failed:\n%s" % (" ".join(args), output))
     return result
 
 
@@ -145,11 +145,10 @@ def run_ansible(cloud_env, argv, check=True, timeout=1800):
     env = dict(cloud_env)
     env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
     result = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=timeout)
+                            timeout=timeout, check=False)
     if check and result.returncode != 0:
-        raise AssertionError("%s failed (%d):\n%s\n%s" % (" ".join(argv), result.returncode,
-                                                         result.stdout[-8000:],
-                                                         result.stderr[-4000:]))
+        raise AssertionError("%s failed (%d):\n%s\n%s" % (
+            " ".join(argv), result.returncode, result.stdout[-8000:], result.stderr[-4000:]))
     return result
 
 
