@@ -13,7 +13,8 @@ from __future__ import annotations
 
 
 def batches(hosts, size):
-    return [hosts[i:i + size] for i in range(0, len(hosts), max(1, size))]
+    size = max(1, size)
+    return [hosts[i:i + size] for i in range(0, len(hosts), size)]
 
 
 def check_batch(batch, hosts, moving, groups, placement):

@@ -180,8 +180,11 @@ class HostDrain(object):
                 attempt = sa.live_migrate(self.nova, self.waiter, server, destination,
                                           completion=decision.live_migration,
                                           timeout=self.action_timeout)
-                if not attempt.ok and destination and attempt.get('refused'):
-                    # The operator's choice was refused by the scheduler: let it choose.
+                refused = attempt.get('refused') or (
+                    attempt.get('migration_status') == 'error' and not attempt.get('transferred'))
+                if not attempt.ok and destination and refused:
+                    # The operator's choice was refused (at once, or by the scheduler or the
+                    # pre-checks before any memory moved): let the scheduler choose.
                     retry = sa.live_migrate(self.nova, self.waiter, server, None,
                                             completion=decision.live_migration,
                                             timeout=self.action_timeout)
@@ -200,7 +203,9 @@ class HostDrain(object):
                 attempt = retry
             return attempt
         if action == 'shelve_partial':
-            return sa.in_place(self.nova, self.waiter, server, 'shelve', self.action_timeout)
+            attempt = sa.in_place(self.nova, self.waiter, server, 'shelve', self.action_timeout)
+            attempt['action'] = action
+            return attempt
         if action in ('stop', 'leave', 'rebuild'):
             # leave and rebuild keep the server here, stopped cleanly before the reboot.
             if server.get('status') in ('PAUSED', 'SUSPENDED', 'SHUTOFF'):
@@ -238,7 +243,7 @@ class HostDrain(object):
             if attempt.get('changed', True) and attempt['outcome']:
                 with self._lock:
                     self.changed = True
-            if attempt.ok:
+            if attempt.ok or attempt.get('still_running'):
                 break
         final = attempts[-1] if attempts else None
         entry['attempts'] = attempts

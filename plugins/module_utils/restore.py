@@ -86,9 +86,13 @@ class HostRestore(object):
                                             ('ACTIVE', 'SHUTOFF'), self.action_timeout)
             if problem:
                 return attempt.finish('failed', problem)
+            # Nova keeps a stopped server stopped through a rebuild: set the state it had.
+            wanted = 'start' if record.prior_status == 'ACTIVE' else 'stop'
+            after = sa.in_place(self.nova, self.waiter, final, wanted, self.action_timeout)
+            if not after.ok:
+                return attempt.finish('failed', 'rebuilt, but %s failed: %s' % (
+                    wanted, after.get('detail')))
             self.nova.set_metadata(server['id'], cm.mark_restored(self.now()))
-            if record.prior_status != 'ACTIVE' and final['status'] == 'ACTIVE':
-                sa.in_place(self.nova, self.waiter, final, 'stop', self.action_timeout)
             return attempt.finish('done', changed=True)
         if step == 'wait':
             attempt = sa.Attempt('wait', server)
@@ -136,6 +140,9 @@ class HostRestore(object):
             record, _note = cm.parse(server.get('metadata'))
         entry['outcome'] = 'failed' if any(s.get('outcome') == 'failed'
                                            for s in entry['steps']) else 'done'
+        if server is not None and server['status'] == 'ERROR':
+            # Keep the record: the operator needs the origin host and prior status.
+            entry['outcome'] = 'left_in_error'
         if self.check_mode:
             entry['outcome'] = 'planned' if entry['steps'] else 'nothing_to_do'
         elif server is not None:

@@ -222,7 +222,8 @@ def live_migrate(nova, waiter, server, destination=None, force=False, completion
         if status in LIVE_DONE or status in FAILED:
             break
         if limit and elapsed > limit and not acted:
-            acted = True
+            # Nova refuses both while the migration is still queued or preparing: try again
+            # at the next poll rather than giving up on the completion policy.
             try:
                 if on_timeout == 'force_complete':
                     nova.force_complete(server['id'], migration['id'])
@@ -230,15 +231,22 @@ def live_migrate(nova, waiter, server, destination=None, force=False, completion
                 else:
                     nova.abort_migration(server['id'], migration['id'])
                     attempt['aborted'] = True
+                acted = True
             except NovaError as exc:
                 attempt['completion_error'] = exc.message
         if elapsed > timeout:
             attempt.update(progress=progress.summary())
-            return attempt.finish('failed', 'live migration %s still %s after %ss' % (
-                migration['id'], status, timeout))
+            try:
+                nova.abort_migration(server['id'], migration['id'])
+            except NovaError:
+                pass
+            # The server may still be moving: nothing else must be tried on it now.
+            return attempt.finish('failed', 'live migration %s still %s after %ss; abort asked' % (
+                migration['id'], status, timeout), still_running=True)
         waiter.sleep(waiter.poll_s)
 
     attempt['progress'] = progress.summary()
+    attempt['transferred'] = bool(progress.samples and progress.samples[-1][2])
     if attempt['force_completed']:
         # Post-copy: the guest moved at the switch-over; the rest was sent while it ran.
         attempt['progress'].pop('downtime_estimate_ms', None)

@@ -121,6 +121,8 @@ class CampaignPreflightModule(MaintenanceModule):
 
     def run(self):
         p = self.params
+        if p['batch_size'] < 0:
+            self.fail('batch_size must be 0 (the largest that fits) or more, got %d' % p['batch_size'])
         policy = self.load_policy(p['policy'])
         services = {s['host']: s for s in self.nova.compute_services()}
         unknown = [h for h in p['hosts'] if h not in services]

@@ -169,6 +169,10 @@ class HostRestoreModule(MaintenanceModule):
                       summary={'servers': len(entries), 'by_outcome': by_outcome,
                                'failed': failed})
         changed = service.changed or restore.changed
+        in_error = [e['name'] for e in entries if e['outcome'] == 'left_in_error']
+        if in_error:
+            self.warn('%d server(s) in ERROR left for the operator, their campaign records kept: %s'
+                      % (len(in_error), ', '.join(in_error)))
         if failed:
             self.fail('restore of %s incomplete: %d server(s) failed: %s'
                       % (p['host'], len(failed), ', '.join(failed)),
