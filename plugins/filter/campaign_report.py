@@ -40,8 +40,8 @@ def host_report(hostvars):
 
 def campaign_summary(report):
     """Lines an operator reads at the end of a run."""
-    lines = ['campaign %s: %s -> %s' % (report.get('campaign'), report.get('started') or '?',
-                                         report.get('ended'))]
+    span = (report.get('campaign'), report.get('started') or '?', report.get('ended'))
+    lines = ['campaign %s: %s -> %s' % span]
     for host, info in sorted((report.get('hosts') or {}).items()):
         ledger = (report.get('ledger') or {}).get(host, {})
         state = ledger.get('state') or ('done' if info.get('drained') else 'not reached')

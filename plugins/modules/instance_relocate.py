@@ -206,8 +206,8 @@ class InstanceRelocateModule(MaintenanceModule):
     def _start_only(self, server, result, forced):
         before = sa.latest_migration_id(self.nova, server['id'], 'live-migration')
         self.nova.live_migrate(server['id'], self.params['destination'], force=forced)
-        migration = sa.new_migration(self.nova, self.waiter(), server['id'], 'live-migration',
-                                      before)
+        migration = sa.new_migration(self.nova, self.waiter(), server['id'],
+                                     'live-migration', before)
         result.update(changed=True, migration_id=migration['id'] if migration else None,
                       destination=self.params['destination'], requests=self.nova.requests)
         return result

@@ -65,7 +65,7 @@ def test_small_steps_reach_the_same_state_as_one_big_step():
     coarse = physics.Precopy(6000, 40, 1250, 500)
     fine = physics.Precopy(6000, 40, 1250, 500)
     coarse.advance(4.0)
-    for _ in range(400):
+    for _step in range(400):
         fine.advance(0.01)
     assert fine.round == coarse.round
     assert fine.processed == pytest.approx(coarse.processed)
@@ -100,7 +100,7 @@ def test_precopy_duration_grows_with_dirty_rate_and_shrinks_with_bandwidth():
 def test_rho_of_one_or_more_never_converges(dirty):
     model = physics.Precopy(1024, dirty, 1250, 500)
     assert model.rho >= 1
-    for _ in range(200):
+    for _step in range(200):
         assert model.advance(0.5) is False
     assert model.processed == pytest.approx(1250 * 100)   # the link was busy all the time
     assert 0 < model.remaining <= model.total
@@ -150,7 +150,7 @@ def test_post_copy_sends_what_is_left_once():
 
 def test_post_copy_ends_a_migration_that_pre_copy_cannot():
     model = physics.Precopy(8192, 3000, 1250, 500)
-    for _ in range(100):
+    for _step in range(100):
         model.advance(0.5)
         # at any moment a switch to post-copy finishes within one pass over memory
         assert model.post_copy_s() <= 8192 / 1250.0 + 1e-9

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import capacity
 

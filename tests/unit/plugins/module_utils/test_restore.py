@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 
-import pytest
 
 from fake_nova import HOST, FakeNova, make_waiter  # pylint: disable=import-error
 
