@@ -1,0 +1,916 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, cloudmaint.openstack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: maintenance_notice
+short_description: Tell guests and owners that maintenance is coming, and wait for their answer or the notice's end
+version_added: 0.1.0
+author: cloudmaint.openstack contributors (@cloudmaint)
+description:
+  - O(state=present) gives every affected server a maintenance notice. The guest sees a small JSON event in the
+    server's metadata, key C(cloudmaint:event), through the metadata service (C(/openstack/latest/meta_data.json),
+    key C(meta)), saying what will happen (C(live_migration), C(cold_migration), C(shelve), C(stop), C(suspend),
+    C(reboot), C(rebuild), C(delete)), not before when, and how to answer. The owner gets the same event in a
+    signed HTTP POST (HMAC-SHA256) to their webhook. See C(docs/notices.md) for what guests and owners see.
+  - What will happen comes from the maintenance policy (the action it decides for the server), or from O(action).
+  - The notice period is the one of the server's SLA class (C(notice.period_s) in the policy), or O(notice_s). An
+    owner may ask for another one with the server metadata C(cloudmaint:notice_s) (seconds, or C(15m), C(1h)), up to
+    the class's C(notice.max_period_s). O(not_before) makes the notice end no earlier than a given time.
+  - The owner answers in the server's metadata. C(cloudmaint:ack) set to the event id means the action may go ahead
+    now. C(cloudmaint:defer) set to seconds postpones it, up to the class's C(notice.max_defer_s); more is clamped,
+    and a class with C(max_defer_s) 0 honours none. An acknowledgement beats a deferral.
+  - With O(wait=true) the module returns when every server is ready, that is acknowledged or at the end of its
+    notice (deferral included), whichever comes first. It reads all servers with one request per poll per host
+    (or one per server when they are on different hosts), not one per server and poll.
+  - A re-run with the same O(campaign) and action keeps the event already posted (the notice is not restarted
+    and the webhook is not sent again). An event of another campaign or action is replaced.
+  - O(state=absent) removes the event and the owner's answers (C(cloudmaint:event), C(cloudmaint:ack),
+    C(cloudmaint:defer)) and posts a C(done) webhook. The owner's settings C(cloudmaint:notice_s) and
+    C(cloudmaint:notify_url) are kept.
+  - 'Webhooks: the owner''s URL (server metadata C(cloudmaint:notify_url)) is called only if its host is in
+    O(webhook_allow); the host name is resolved once, every address it resolves to must be allowed (a listed
+    network, or a public address of a listed host name), and the connection goes to that address. A refused URL
+    is reported and never connected to; the operator''s URL for the project (O(project_webhooks)) is used
+    instead when there is one. Only http and https, no redirects, no proxies.'
+  - 'Deliveries are retried (connection errors, timeouts, HTTP 408, 425, 429, 5xx) with exponential backoff, at
+    most O(webhook_retries) times and never past the end of the server''s notice. A failed webhook is reported and
+    warned about; it does not fail the module or hold the action back.'
+extends_documentation_fragment:
+  - cloudmaint.openstack.cloud
+options:
+  servers:
+    description: Names or ids of the servers to notify. Mutually exclusive with O(host).
+    type: list
+    elements: str
+  host:
+    description: Notify every server on this compute host. Mutually exclusive with O(servers).
+    type: str
+  state:
+    description: C(present) posts the notice, C(absent) clears it and posts a C(done) webhook.
+    type: str
+    choices: [present, absent]
+    default: present
+  campaign:
+    description:
+      - Campaign identifier carried by the event, at most 56 characters (the event must fit in 255).
+      - With O(state=absent), only events of this campaign are cleared; when omitted, any event is.
+      - Defaults to C(manual) with O(state=present).
+    type: str
+  action:
+    description:
+      - What will happen, for every server, instead of the action the policy decides. An event action or a policy
+        action (C(live_migrate) means C(live_migration), C(leave) means C(reboot)).
+    type: str
+    choices: [live_migration, cold_migration, shelve, stop, suspend, reboot, rebuild, delete,
+              live_migrate, cold_migrate, shelve_partial, leave]
+  policy:
+    description:
+      - The maintenance policy (C(cloudmaint_policy), see C(docs/policy.md)). It gives each server's action and its
+        SLA class's notice terms (C(notice.period_s), C(max_period_s), C(max_defer_s)).
+      - Servers for which the policy decides nothing (action C(none), e.g. shelved and offloaded) get no notice.
+    type: dict
+    default: {}
+  notice_s:
+    description:
+      - Notice period in seconds for every server, instead of its class's C(notice.period_s). Owner annotations
+        still apply within the class's C(max_period_s).
+    type: int
+  not_before:
+    description:
+      - No notice ends before this time (ISO-8601, e.g. C(2026-11-22T02:00:00Z); UTC when no offset is given).
+    type: str
+  project_webhooks:
+    description:
+      - Webhook URL per project (key a project id or name), for servers without an owner URL in their metadata
+        (C(cloudmaint:notify_url)) or whose owner URL is refused. The operator gives these, so they are not
+        checked against O(webhook_allow).
+      - Names are looked up in Keystone (one request per name) only when a server's project id is not a key.
+    type: dict
+    default: {}
+  webhook_allow:
+    description:
+      - Where owner-supplied webhook URLs may point. Host names (C(hooks.example.com), C(*.example.com) for its
+        subdomains) and networks or addresses, IPv4 or IPv6 (C(203.0.113.0/24), C(2001:db8::/32),
+        C(198.51.100.7)).
+      - A host name allows only public addresses; to allow a private, loopback or link-local address, list its
+        network. Empty, no owner URL is called.
+    type: list
+    elements: str
+    default: []
+  webhook_secret:
+    description:
+      - Secret for the HMAC-SHA256 signature of every delivery (header C(X-Cloudmaint-Signature)). Without it no
+        webhook is sent.
+    type: str
+  webhook_secret_per_project:
+    description:
+      - Sign each project's deliveries with a secret derived from O(webhook_secret) and the project id
+        (HMAC-SHA256 of C(cloudmaint-webhook:<project id>)), so one project's receiver cannot sign for another.
+        Give each owner their derived secret.
+    type: bool
+    default: false
+  webhook_timeout:
+    description: Seconds one delivery attempt may take (connect, send, answer).
+    type: int
+    default: 10
+  webhook_retries:
+    description: Retries after a failed attempt, at most (0 for a single attempt).
+    type: int
+    default: 3
+  webhook_backoff:
+    description: Seconds before the first retry; doubled for each further one, at most 30.
+    type: float
+    default: 2.0
+  webhook_validate_certs:
+    description: Verify the certificates of https webhook destinations.
+    type: bool
+    default: true
+  webhook_ca_path:
+    description: CA bundle for https webhook destinations, instead of the system's.
+    type: path
+  poll_interval:
+    description: Seconds between polls for answers while waiting.
+    type: int
+    default: 5
+  max_parallel:
+    description: Compute API requests and webhook deliveries at once.
+    type: int
+    default: 8
+  wait:
+    description:
+      - With O(state=present), wait until every server acknowledged or its notice (with deferral) ended.
+  timeout:
+    description:
+      - Longest wait in seconds with O(wait=true). When omitted, the wait ends with the last notice (the policy's
+        C(max_period_s) and C(max_defer_s) bound it). Servers not ready when it passes make the module fail, with
+        the full result.
+    type: int
+    default: null
+notes:
+  - Guests read the notice from the metadata service, which caches for C([api]metadata_cache_expiration) (15 s
+    by default), so they see it that much later. A config drive is written when the server boots and never shows
+    a notice.
+  - Nova changes metadata only of ACTIVE, PAUSED, SUSPENDED and SHUTOFF servers with no task running. Other servers
+    (shelved, in ERROR, busy) get the webhook only (C(guest_notice=false)) and are ready at the end of the notice.
+  - The owner answers with their own credentials (C(openstack server set --property cloudmaint:ack=<id> <server>));
+    the guest can do it for them with an application credential limited to that call.
+  - Check mode reports the events and webhook destinations (allow-list checked, nothing resolved or sent) and does
+    not wait.
+requirements:
+  - openstacksdk >= 4.0
+seealso:
+  - module: cloudmaint.openstack.host_drain
+'''
+
+EXAMPLES = r'''
+- name: Give the servers of hv03 their notice and wait for answers or the notice's end
+  cloudmaint.openstack.maintenance_notice:
+    cloud: production-admin
+    host: hv03
+    campaign: patch-2026-11
+    policy: "{{ cloudmaint_policy }}"
+    webhook_allow: [hooks.example.com, "*.hooks.example.net", 203.0.113.0/24]
+    webhook_secret: "{{ vault_cloudmaint_webhook_secret }}"
+    project_webhooks:
+      analytics: https://ops.example.com/hooks/analytics
+  register: notice
+
+- name: Servers whose owner was not reached
+  ansible.builtin.debug:
+    msg: "{{ notice.servers | selectattr('notified.webhook', 'ne', 'delivered') | map(attribute='name') }}"
+
+- name: Announce a reboot at a fixed time, without waiting
+  cloudmaint.openstack.maintenance_notice:
+    cloud: production-admin
+    servers: [licence-server-1]
+    action: reboot
+    not_before: "2026-11-22T02:00:00Z"
+    campaign: firmware-2026-11
+    wait: false
+
+- name: Maintenance over, clear the notices and tell the owners
+  cloudmaint.openstack.maintenance_notice:
+    cloud: production-admin
+    host: hv03
+    campaign: patch-2026-11
+    state: absent
+    webhook_allow: [hooks.example.com]
+    webhook_secret: "{{ vault_cloudmaint_webhook_secret }}"
+'''
+
+RETURN = r'''
+campaign:
+  description: The campaign of the notices (none with O(state=absent) and no O(campaign)).
+  returned: always
+  type: str
+servers:
+  description: One entry per server.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Server id.
+      type: str
+    name:
+      description: Server name.
+      type: str
+    project_id:
+      description: The server's project.
+      type: str
+    host:
+      description: The server's compute host when the notice was posted.
+      type: str
+    status:
+      description: The server's status when the notice was posted.
+      type: str
+    sla_class:
+      description: The server's SLA class (its notice terms come from it).
+      type: str
+    policy_action:
+      description: The action the policy decided (C(none) when the server gets no notice).
+      type: str
+    action:
+      description: The event action.
+      type: str
+    event:
+      description: The event as posted (or found, or cleared).
+      type: dict
+      sample:
+        {"v": 1, "id": "3f9a2c71d04e", "campaign": "patch-2026-11", "action": "live_migration",
+         "not_before": "2026-11-21T12:05:00Z", "ack": "cloudmaint:ack", "defer": "cloudmaint:defer",
+         "max_defer_s": 900}
+    event_id:
+      description: The event id, the value that acknowledges it.
+      type: str
+    not_before:
+      description: When the notice ends, deferral included (ISO-8601 UTC).
+      type: str
+    notice_s:
+      description: The notice period given, in seconds, and where it came from (RV(servers[].notice_source)).
+      type: int
+    notice_source:
+      description: C(policy), C(operator) (O(notice_s)) or C(owner) (C(cloudmaint:notice_s)).
+      type: str
+    max_defer_s:
+      description: The longest deferral the owner may ask for.
+      type: int
+    notified:
+      description:
+        - C(metadata) is what happened to the guest notice, C(posted), C(replaced), C(unchanged) (already there),
+          C(not_writable) (Nova does not change this server's metadata now), C(failed), C(cleared), C(absent), or
+          in check mode C(would_post), C(would_replace), C(would_clear).
+        - C(metadata_error) is the Compute API error when C(failed).
+        - C(webhook) is the outcome of the owner notice, C(delivered), C(failed), C(refused), C(skipped), C(none)
+          (no destination), or C(not_sent) (re-run, check mode).
+        - C(attempts) and C(status) are the attempts and the last HTTP status of the last delivery.
+        - C(webhooks) lists every delivery tried, with url, source (C(owner) or C(project)), outcome, attempts,
+          status (last HTTP status), error, address, duration_s.
+      type: dict
+    acknowledged:
+      description: Whether the owner acknowledged the event.
+      type: bool
+    acknowledged_at:
+      description: When the acknowledgement was first seen (ISO-8601 UTC).
+      type: str
+    deferred_s:
+      description: The deferral honoured, in seconds.
+      type: int
+    defer_requested_s:
+      description: The deferral the owner asked for, if any.
+      type: int
+    ready:
+      description: Whether the action may go ahead (acknowledged, or the notice is over).
+      type: bool
+    ready_reason:
+      description: C(acknowledged), C(notice_over), C(gone) (the server disappeared) or C(waiting).
+      type: str
+    waited_s:
+      description: Seconds from the start of the wait until the server was ready (or the wait ended).
+      type: float
+    skipped:
+      description: Why the server got no notice.
+      type: str
+    notes:
+      description: What was adjusted or ignored (annotations, deferrals, replaced events).
+      type: list
+      elements: str
+summary:
+  description: Counts over the servers (notified, webhooks delivered, failed, refused, acknowledged, deferred, ready).
+  returned: always
+  type: dict
+all_ready:
+  description: Whether every notified server is ready.
+  returned: when O(state=present)
+  type: bool
+waited_s:
+  description: Seconds the module waited.
+  returned: when O(state=present)
+  type: float
+polls:
+  description: Polls made while waiting.
+  returned: when O(state=present)
+  type: int
+requests:
+  description: Number of Compute API requests the module made.
+  returned: always
+  type: int
+'''
+
+import datetime
+import threading
+import time
+from concurrent import futures
+from urllib.parse import urlencode
+
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import notice
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import webhook
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
+    MaintenanceModule,
+)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import SDK_ERRORS
+
+HOST_KEY = 'OS-EXT-SRV-ATTR:host'
+TASK_KEY = 'OS-EXT-STS:task_state'
+# Resolution of the policy does not depend on the importance; any one will do.
+IMPORTANCE = 'medium'
+
+
+def _utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def policy_view(server):
+    return {
+        'id': server['id'], 'name': server.get('name'), 'project_id': server.get('tenant_id'),
+        'status': server.get('status'), 'task_state': server.get(TASK_KEY),
+        'metadata': server.get('metadata') or {},
+    }
+
+
+class NoticeRun(object):
+    """Posting, waiting for and clearing the notices of a set of servers (everything but the
+    module's parameters and connection, so it runs against any NovaClient-like object)."""
+
+    def __init__(self, nova, campaign=None, check_mode=False, allow=None, secret=None,
+                 secret_per_project=False, project_webhooks=None, project_names=None,
+                 webhook_options=None, max_parallel=8, deliver=webhook.deliver, utcnow=_utcnow,
+                 monotonic=time.monotonic, sleep=time.sleep, new_event_id=notice.new_event_id):
+        self.nova = nova
+        self.campaign = campaign
+        self.check_mode = check_mode
+        self.allow = allow if allow is not None else notice.AllowList()
+        self.secret = secret
+        self.secret_per_project = secret_per_project
+        self.project_webhooks = project_webhooks or {}
+        self.project_names = project_names or {}
+        self.webhook_options = dict(webhook_options or {})
+        self.max_parallel = max(1, max_parallel)
+        self.deliver = deliver
+        self.utcnow = utcnow
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.new_event_id = new_event_id
+        self.changed = False
+        self.polls = 0
+        self.stop = threading.Event()
+        self._wait_start = monotonic()
+        self._pool = None
+        self._jobs = []
+
+    # ---- planning ---------------------------------------------------------------------
+
+    def plan(self, servers, policy, action=None, operator_period_s=None, earliest=None):
+        """One entry per server: the event it gets (a kept one, or a new one), or why none."""
+        now = self.utcnow()
+        entries = []
+        for server in servers:
+            metadata = server.get('metadata') or {}
+            entry = self._entry(server)
+            decision = policy.resolve(policy_view(server), IMPORTANCE)
+            entry['sla_class'] = decision.sla_class
+            entry['policy_action'] = decision.action
+            notes = entry['notes']
+            wanted = action
+            if wanted is None:
+                if decision.action != 'none':
+                    wanted = decision.action
+                elif decision.transient and decision.policy_chain:
+                    wanted = decision.policy_chain[0]
+                    notes.append('server busy: notice for %s, what the policy gives once it settles' % wanted)
+                else:
+                    why = '; '.join(decision.notes or [decision.reason])
+                    entry['skipped'] = 'the policy decides nothing for it: %s' % why
+                    entries.append(entry)
+                    continue
+            terms = notice.notice_terms(decision.notice, metadata, operator_period_s)
+            notes.extend(terms.notes)
+            kept, note = notice.reuse_event(metadata.get(notice.KEY_EVENT), self.campaign, wanted)
+            if note:
+                notes.append(note)
+            if kept is not None:
+                event = kept
+                entry['notice_s'] = None
+                notes.append('event %s already posted: notice kept as given' % event['id'])
+            else:
+                end = notice.schedule(now, terms.period_s, earliest)
+                honoured, _requested, dnote = notice.deferral(metadata, terms.max_defer_s)
+                if dnote:
+                    notes.append(dnote)
+                event = notice.build_event(self.new_event_id(), self.campaign, wanted,
+                                           end + datetime.timedelta(seconds=honoured),
+                                           max_defer_s=terms.max_defer_s, deferred_s=honoured)
+                entry['notice_s'] = terms.period_s
+            entry.update(action=event['action'], notice_source=None if kept else terms.source,
+                         max_defer_s=event.get('max_defer_s', 0))
+            entry['_kept'] = kept is not None
+            entry['_replaces'] = kept is None and metadata.get(notice.KEY_EVENT) is not None
+            self._set_event(entry, event)
+            entries.append(entry)
+        return entries
+
+    def _entry(self, server):
+        return {
+            'id': server['id'], 'name': server.get('name'), 'project_id': server.get('tenant_id'),
+            'host': server.get(HOST_KEY), 'status': server.get('status'),
+            'sla_class': None, 'policy_action': None, 'action': None, 'event': None, 'event_id': None,
+            'not_before': None, 'notice_s': None, 'notice_source': None, 'max_defer_s': 0,
+            'notified': {'metadata': None, 'webhook': None, 'webhooks': []},
+            'acknowledged': False, 'acknowledged_at': None, 'deferred_s': 0, 'defer_requested_s': None,
+            'ready': False, 'ready_reason': None, 'waited_s': None, 'notes': [],
+            '_server': server,
+        }
+
+    @staticmethod
+    def _set_event(entry, event):
+        entry['event'] = event
+        entry['event_id'] = event['id']
+        entry['not_before'] = event['not_before']
+        entry['deferred_s'] = event.get('deferred_s', 0)
+
+    # ---- posting ----------------------------------------------------------------------
+
+    def post(self, entries):
+        """Write the events (in parallel), then start the webhooks in the background."""
+        todo = [e for e in entries if e['event'] is not None]
+        for entry in todo:
+            server = entry['_server']
+            writable = notice.metadata_writable(server.get('status'), server.get(TASK_KEY))
+            if entry['_kept']:
+                entry['notified']['metadata'] = 'unchanged'
+            elif not writable:
+                entry['notified']['metadata'] = 'not_writable'
+                entry['notes'].append('Nova does not change the metadata of a %s server%s: no guest notice, '
+                                      'the owner is told by webhook only'
+                                      % (server.get('status'), ' with a task running' if server.get(TASK_KEY) else ''))
+            elif self.check_mode:
+                entry['notified']['metadata'] = 'would_replace' if entry['_replaces'] else 'would_post'
+                self.changed = True
+        writes = [e for e in todo if e['notified']['metadata'] is None]
+        self._parallel(self._write_event, writes)
+        for entry in todo:
+            if entry['_kept'] or self.check_mode:
+                entry['notified']['webhook'] = 'not_sent'
+                if self.check_mode:
+                    entry['notified']['webhooks'] = self._check_destinations(entry)
+                    if any(d['outcome'] == 'would_send' for d in entry['notified']['webhooks']):
+                        self.changed = True
+                continue
+            if entry['notified']['metadata'] == 'failed':
+                entry['notified']['webhook'] = 'not_sent'
+                continue
+            guest = entry['notified']['metadata'] in ('posted', 'replaced')
+            self._start_webhook(entry, 'scheduled', entry['event'], guest,
+                                deadline=self._mono_at(notice.event_not_before(entry['event'])))
+
+    def _write_event(self, entry):
+        try:
+            self.nova.set_metadata(entry['id'], {notice.KEY_EVENT: notice.encode_event(entry['event'])})
+        except NovaError as exc:
+            entry['notified']['metadata'] = 'failed'
+            entry['notified']['metadata_error'] = exc.message
+            return
+        entry['notified']['metadata'] = 'replaced' if entry['_replaces'] else 'posted'
+        self.changed = True
+
+    def _check_destinations(self, entry):
+        out = []
+        for url, source in self._destinations(entry):
+            try:
+                target = notice.parse_target(url)
+            except ValueError as exc:
+                out.append({'url': '(unusable URL)', 'source': source, 'outcome': 'refused', 'error': str(exc)})
+                continue
+            ok, why = notice.target_allowed(target, self.allow, source == 'project')
+            out.append({'url': target.display, 'source': source, 'outcome': 'would_send' if ok else 'refused',
+                        'error': None if ok else why})
+            if ok:
+                break
+        return out
+
+    def _destinations(self, entry):
+        project = entry['project_id']
+        return notice.webhook_destinations(entry['_server'].get('metadata'), project,
+                                           self.project_names.get(project), self.project_webhooks)
+
+    def _mono_at(self, when):
+        return self.monotonic() + (when - self.utcnow()).total_seconds()
+
+    def _start_webhook(self, entry, kind, event, guest, deadline=None):
+        if not self._destinations(entry):
+            entry['notified']['webhook'] = 'none'
+            return
+        if self._pool is None:
+            self._pool = futures.ThreadPoolExecutor(self.max_parallel)
+        self._jobs.append(self._pool.submit(self._send, entry, kind, event, guest, deadline))
+
+    def _send(self, entry, kind, event, guest, deadline):
+        server = {'id': entry['id'], 'name': entry['name'], 'project_id': entry['project_id'],
+                  'project_name': self.project_names.get(entry['project_id'])}
+        payload = notice.webhook_payload(kind, event, server, notice.new_delivery_id(), guest_notice=guest)
+        secret = self.secret
+        if secret and self.secret_per_project:
+            secret = notice.project_secret(secret, entry['project_id'] or '')
+        for url, source in self._destinations(entry):
+            result = self.deliver(url, payload, secret, allow=self.allow, trusted=source == 'project',
+                                  deadline=deadline, stop=self.stop, **self.webhook_options)
+            result['source'] = source
+            entry['notified']['webhooks'].append(result)
+            entry['notified'].update(webhook=result['outcome'], attempts=result.get('attempts', 0),
+                                     status=result.get('status'))
+            if result.get('attempts'):
+                self.changed = True
+            if result['outcome'] != 'refused':
+                break
+
+    def finish_webhooks(self, stop=False):
+        """Wait for the deliveries under way; ``stop``: no further retries."""
+        if stop:
+            self.stop.set()
+        for job in self._jobs:
+            job.result()
+        self._jobs = []
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    # ---- waiting ----------------------------------------------------------------------
+
+    def evaluate(self, entries, start):
+        """Update every entry not yet ready from its server's latest metadata; returns those still waiting."""
+        now = self.utcnow()
+        waiting = []
+        for entry in entries:
+            if entry['event'] is None or entry['ready'] or entry['notified']['metadata'] == 'failed':
+                continue
+            metadata = entry['_server'].get('metadata') or {}
+            if entry['notified']['metadata'] == 'not_writable':
+                # No event in its metadata: answers there (stale ones) do not count.
+                metadata = {}
+            state = notice.readiness(entry['event'], metadata, now)
+            for note in state.notes:
+                if note not in entry['notes']:
+                    entry['notes'].append(note)
+            entry['defer_requested_s'] = state.defer_requested_s
+            if state.deferred_s != entry['event'].get('deferred_s', 0) and not state.acknowledged:
+                self._republish(entry, state.deferred_s)
+            if state.acknowledged and not entry['acknowledged']:
+                entry['acknowledged'] = True
+                entry['acknowledged_at'] = cm.format_time(now)
+            if state.ready:
+                entry.update(ready=True, ready_reason=state.reason,
+                             waited_s=round(max(0.0, self.monotonic() - start), 3))
+            else:
+                entry['ready_reason'] = 'waiting'
+                waiting.append((entry, state.ready_at))
+        return waiting
+
+    def _republish(self, entry, deferred_s):
+        event = notice.with_deferral(entry['event'], deferred_s)
+        if not self.check_mode and entry['notified']['metadata'] in ('posted', 'replaced', 'unchanged'):
+            try:
+                self.nova.set_metadata(entry['id'], {notice.KEY_EVENT: notice.encode_event(event)})
+                self.changed = True
+            except NovaError as exc:
+                entry['notes'].append('deferral honoured, but the event could not be updated: %s' % exc.message)
+        entry['notes'].append('deferral of %d s honoured: the notice ends at %s' % (deferred_s, event['not_before']))
+        self._set_event(entry, event)
+
+    def wait(self, entries, timeout_s=None, poll_s=5.0):
+        """Until every entry is ready or ``timeout_s`` passed; returns the seconds waited."""
+        start = self._wait_start = self.monotonic()
+        cap = start + timeout_s if timeout_s is not None else None
+        while True:
+            waiting = self.evaluate(entries, start)
+            mono = self.monotonic()
+            if not waiting or (cap is not None and mono >= cap):
+                break
+            now = self.utcnow()
+            first_end = min((ready_at - now).total_seconds() for _entry, ready_at in waiting)
+            pause = min(float(poll_s), max(0.0, first_end))
+            if cap is not None:
+                pause = min(pause, cap - mono)
+            if pause > 0:
+                self.sleep(pause)
+            self.poll([entry for entry, _at in waiting])
+        for entry in entries:
+            if entry['event'] is not None and not entry['ready'] and entry['waited_s'] is None:
+                entry['waited_s'] = round(self.monotonic() - start, 3)
+        return round(self.monotonic() - start, 3)
+
+    def poll(self, entries):
+        """Fresh server records for ``entries``: one list request per host holding several of
+        them, one read per other server, all at once (bounded by max_parallel)."""
+        self.polls += 1
+        by_id = dict((e['id'], e) for e in entries)
+        hosts, ids = notice.poll_plan(dict((e['id'], e['_server'].get(HOST_KEY)) for e in entries))
+        found = {}
+        lock = threading.Lock()
+
+        def list_host(host):
+            servers = self.nova.list_servers({'host': host})
+            with lock:
+                for server in servers:
+                    if server['id'] in by_id:
+                        found[server['id']] = server
+
+        def read(server_id):
+            server = self.nova.server(server_id)
+            with lock:
+                found[server_id] = server
+
+        self._parallel(list_host, hosts)
+        # Servers that left the host since (moved by someone else) are read on their own.
+        missing = [i for i in by_id if i not in found and i not in ids]
+        self._parallel(read, ids + missing)
+        for server_id, entry in by_id.items():
+            server = found.get(server_id)
+            if server is None:
+                entry.update(ready=True, ready_reason='gone',
+                             waited_s=round(max(0.0, self.monotonic() - self._wait_start), 3))
+                entry['notes'].append('the server disappeared while waiting')
+            else:
+                entry['_server'] = server
+
+    def _parallel(self, func, items):
+        items = list(items)
+        if len(items) <= 1:
+            for item in items:
+                func(item)
+            return
+        with futures.ThreadPoolExecutor(min(self.max_parallel, len(items))) as pool:
+            for job in [pool.submit(func, item) for item in items]:
+                job.result()
+
+    # ---- clearing ---------------------------------------------------------------------
+
+    def clear(self, servers):
+        """Remove events (of ``self.campaign`` if set) and answers; post ``done`` webhooks."""
+        entries = []
+        for server in servers:
+            metadata = server.get('metadata') or {}
+            entry = self._entry(server)
+            entries.append(entry)
+            raw = metadata.get(notice.KEY_EVENT)
+            present = [k for k in notice.EVENT_KEYS if k in metadata]
+            if raw is None:
+                entry['notified']['metadata'] = 'absent'
+                if present:
+                    entry['notes'].append('answers without an event left alone: %s' % ', '.join(present))
+                continue
+            event, why = notice.decode_event(raw)
+            if event is not None:
+                self._set_event(entry, event)
+                entry['action'] = event['action']
+                if self.campaign and event['campaign'] != self.campaign:
+                    entry['notified']['metadata'] = 'absent'
+                    entry['notes'].append('event %s is of campaign %s: left alone' % (event['id'], event['campaign']))
+                    continue
+            elif self.campaign:
+                entry['notified']['metadata'] = 'absent'
+                entry['notes'].append('unreadable %s (%s) left alone: it may not be of campaign %s'
+                                      % (notice.KEY_EVENT, why, self.campaign))
+                continue
+            if not notice.metadata_writable(server.get('status'), server.get(TASK_KEY)):
+                entry['notified']['metadata'] = 'not_writable'
+                entry['notes'].append('Nova does not change the metadata of a %s server now: clear it later'
+                                      % server.get('status'))
+            elif self.check_mode:
+                entry['notified']['metadata'] = 'would_clear'
+                self.changed = True
+            else:
+                entry['_delete'] = present
+        self._parallel(self._delete_keys, [e for e in entries if e.get('_delete')])
+        for entry in entries:
+            if self.check_mode or entry['event'] is None or entry['notified']['metadata'] in ('absent', 'failed'):
+                entry['notified']['webhook'] = 'not_sent'
+                continue
+            self._start_webhook(entry, 'done', entry['event'], guest=False)
+        return entries
+
+    def _delete_keys(self, entry):
+        try:
+            for key in entry['_delete']:
+                self.nova.delete_metadata(entry['id'], key)
+        except NovaError as exc:
+            entry['notified']['metadata'] = 'failed'
+            entry['notified']['metadata_error'] = exc.message
+            return
+        entry['notified']['metadata'] = 'cleared'
+        self.changed = True
+
+
+def summarize(entries):
+    notified = [e for e in entries if e['event'] is not None and e.get('skipped') is None]
+    hooks = [e['notified']['webhook'] for e in notified]
+    return {
+        'servers': len(entries),
+        'notified': len([e for e in notified if e['notified']['metadata'] not in ('failed', 'absent')]),
+        'skipped': len([e for e in entries if e.get('skipped')]),
+        'metadata_failed': len([e for e in notified if e['notified']['metadata'] == 'failed']),
+        'cleared': len([e for e in entries if e['notified']['metadata'] == 'cleared']),
+        'webhooks_delivered': hooks.count('delivered'),
+        'webhooks_failed': hooks.count('failed'),
+        'webhooks_refused': hooks.count('refused'),
+        'acknowledged': len([e for e in notified if e['acknowledged']]),
+        'deferred': len([e for e in notified if e['deferred_s']]),
+        'ready': len([e for e in notified if e['ready']]),
+    }
+
+
+def public(entries):
+    return [dict((k, v) for k, v in e.items() if not k.startswith('_')) for e in entries]
+
+
+class MaintenanceNoticeModule(MaintenanceModule):
+    argument_spec = dict(
+        servers=dict(type='list', elements='str'),
+        host=dict(type='str'),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        campaign=dict(type='str'),
+        action=dict(type='str', choices=list(notice.EVENT_ACTIONS) + ['live_migrate', 'cold_migrate', 'shelve_partial',
+                                                                      'leave']),
+        policy=dict(type='dict', default={}),
+        notice_s=dict(type='int'),
+        not_before=dict(type='str'),
+        project_webhooks=dict(type='dict', default={}),
+        webhook_allow=dict(type='list', elements='str', default=[]),
+        webhook_secret=dict(type='str', no_log=True),
+        webhook_secret_per_project=dict(type='bool', default=False),
+        webhook_timeout=dict(type='int', default=10),
+        webhook_retries=dict(type='int', default=3),
+        webhook_backoff=dict(type='float', default=2.0),
+        webhook_validate_certs=dict(type='bool', default=True),
+        webhook_ca_path=dict(type='path'),
+        poll_interval=dict(type='int', default=5),
+        max_parallel=dict(type='int', default=8),
+        timeout=dict(type='int'),
+    )
+    module_kwargs = dict(
+        supports_check_mode=True,
+        required_one_of=[('servers', 'host')],
+        mutually_exclusive=[('servers', 'host')],
+    )
+
+    def run(self):
+        p = self.params
+        present = p['state'] == 'present'
+        campaign = p['campaign'] or ('manual' if present else None)
+        self._check_params(campaign)
+        try:
+            allow = notice.AllowList(p['webhook_allow'])
+        except ValueError as exc:
+            self.fail('invalid webhook_allow:\n%s' % exc)
+        earliest = None
+        if p['not_before']:
+            earliest = cm.parse_time(p['not_before'])
+            if earliest is None:
+                self.fail('not_before %r is not an ISO-8601 time (e.g. 2026-11-22T02:00:00Z)' % p['not_before'])
+        policy = self.load_policy(p['policy']) if present else None
+
+        servers = self._servers()
+        if p['project_webhooks'] and not p['webhook_secret']:
+            self.warn('project_webhooks given without webhook_secret: no webhook is sent (deliveries are signed)')
+        project_webhooks, project_names = self._project_webhooks(servers)
+        engine = NoticeRun(
+            self.nova, campaign=campaign, check_mode=self.check_mode, allow=allow, secret=p['webhook_secret'],
+            secret_per_project=p['webhook_secret_per_project'],
+            project_webhooks=project_webhooks, project_names=project_names,
+            webhook_options=dict(timeout_s=p['webhook_timeout'], retries=p['webhook_retries'],
+                                 backoff_s=p['webhook_backoff'], validate_certs=p['webhook_validate_certs'],
+                                 ca_path=p['webhook_ca_path']),
+            max_parallel=p['max_parallel'], deliver=webhook.deliver)
+        result = dict(campaign=campaign)
+        if not present:
+            entries = engine.clear(servers)
+            engine.finish_webhooks()
+            return self._result(result, engine, entries)
+
+        try:
+            entries = engine.plan(servers, policy, action=p['action'], operator_period_s=p['notice_s'],
+                                  earliest=earliest)
+        except notice.NoticeError as exc:
+            self.fail(str(exc))
+        engine.post(entries)
+        waited = 0.0
+        try:
+            if p['wait'] and not self.check_mode:
+                waited = engine.wait(entries, timeout_s=p['timeout'], poll_s=p['poll_interval'])
+            else:
+                engine.evaluate(entries, engine.monotonic())
+        finally:
+            engine.finish_webhooks(stop=p['wait'])
+        result.update(waited_s=waited, polls=engine.polls)
+        result = self._result(result, engine, entries)
+        notified = [e for e in entries if e['event'] is not None]
+        result['all_ready'] = all(e['ready'] for e in notified)
+        failed = [e['name'] for e in notified if e['notified']['metadata'] == 'failed']
+        if failed:
+            self.fail('the notice could not be posted to %d server(s): %s' % (len(failed), ', '.join(failed)),
+                      **result)
+        if p['wait'] and not self.check_mode and not result['all_ready']:
+            late = [e['name'] for e in notified if not e['ready']]
+            self.fail('timeout: %d server(s) still in their notice after %s s: %s'
+                      % (len(late), p['timeout'], ', '.join(late)), **result)
+        return result
+
+    def _check_params(self, campaign):
+        p = self.params
+        for name in ('notice_s', 'webhook_timeout', 'webhook_retries', 'poll_interval', 'timeout'):
+            if p[name] is not None and p[name] < 0:
+                self.fail('%s must be >= 0, got %d' % (name, p[name]))
+        if p['max_parallel'] < 1 or p['poll_interval'] < 1 or p['webhook_timeout'] < 1:
+            self.fail('max_parallel, poll_interval and webhook_timeout must be >= 1')
+        if p['webhook_backoff'] < 0:
+            self.fail('webhook_backoff must be >= 0')
+        if campaign is not None and len(campaign) > notice.MAX_CAMPAIGN_LEN:
+            self.fail('campaign is %d characters long; a notice holds at most %d'
+                      % (len(campaign), notice.MAX_CAMPAIGN_LEN))
+
+    def _servers(self):
+        p = self.params
+        if p['host']:
+            return self.nova.servers_on_host(p['host'])
+        found, missing = [], []
+        for name in p['servers']:
+            server = self.nova.find_server(name)
+            if server is None:
+                missing.append(name)
+            elif server['id'] not in [s['id'] for s in found]:
+                found.append(server)
+        if missing:
+            self.fail('server(s) not found: %s' % ', '.join(missing))
+        return found
+
+    def _project_webhooks(self, servers):
+        """(project_webhooks keyed by project id, {project id: name}); names looked up only when needed."""
+        names = {}
+        hooks = dict((str(k), v) for k, v in (self.params['project_webhooks'] or {}).items())
+        projects = set(s.get('tenant_id') for s in servers if s.get('tenant_id'))
+        out = dict((k, v) for k, v in hooks.items() if k in projects)
+        for key, url in hooks.items():
+            if key in projects or not (projects - set(out)):
+                continue
+            try:
+                response = self.conn.identity.get('/projects?' + urlencode({'name': key}), raise_exc=False)
+            except SDK_ERRORS as exc:
+                self.warn('project_webhooks: cannot look up project %r: %s' % (key, exc))
+                continue
+            if response.status_code >= 400:
+                self.warn('project_webhooks: cannot look up project %r: HTTP %s' % (key, response.status_code))
+                continue
+            try:
+                found = response.json().get('projects') or []
+            except (ValueError, AttributeError):
+                found = []
+            if len(found) > 1:
+                self.warn('project_webhooks: project name %r is ambiguous (%d projects): use its id'
+                          % (key, len(found)))
+            elif found and found[0]['id'] in projects:
+                out[found[0]['id']] = url
+                names[found[0]['id']] = key
+        return out, names
+
+    def _result(self, result, engine, entries):
+        result.update(changed=engine.changed, servers=public(entries), summary=summarize(entries),
+                      requests=self.nova.requests)
+        failed = [e for e in entries if e['notified']['webhook'] in ('failed', 'refused')]
+        for entry in failed:
+            last = entry['notified']['webhooks'][-1] if entry['notified']['webhooks'] else {}
+            self.warn('owner of %s not reached by webhook: %s %s' % (entry['name'], entry['notified']['webhook'],
+                                                                     last.get('error') or ''))
+        return result
+
+
+def main():
+    MaintenanceNoticeModule()()
+
+
+if __name__ == '__main__':
+    main()
