@@ -57,8 +57,10 @@ sandbox: ## Install on first use, start and seed the sandbox cloud (idempotent)
 sandbox-down: ## Stop the sandbox cloud (its data is kept)
 	sandbox/cloudctl down
 
+# INTEGRATION=tests/integration/test_x.py runs one file.
+INTEGRATION ?= tests/integration
 integration: venv sandbox ## Integration tests against the sandbox cloud
-	$(SANDBOX_ENV) $(BIN)/python -m pytest tests/integration -p no:cacheprovider $(PYTEST_ARGS)
+	$(SANDBOX_ENV) $(BIN)/python -m pytest $(INTEGRATION) -p no:cacheprovider $(PYTEST_ARGS)
 
 molecule: venv sandbox ## Molecule scenarios (delegated driver, local connection) against the sandbox
 	$(SANDBOX_ENV) scripts/molecule-all.sh
