@@ -196,7 +196,11 @@ class HostDrain(object):
         if action == 'cold_migrate':
             attempt = sa.cold_migrate(self.nova, self.waiter, server, destination,
                                       timeout=self.action_timeout)
-            if not attempt.ok and destination and attempt.get('refused'):
+            # Nova accepts a cold migration to a host it then refuses (202, the conductor's
+            # scheduler check fails): the migration ends in error before it has a destination.
+            refused = attempt.get('refused') or (
+                attempt.get('migration_status') == 'error' and not attempt.get('destination'))
+            if not attempt.ok and destination and refused:
                 retry = sa.cold_migrate(self.nova, self.waiter, server, None,
                                         timeout=self.action_timeout)
                 retry['destination_fallback'] = True
@@ -208,7 +212,7 @@ class HostDrain(object):
             return attempt
         if action in ('stop', 'leave', 'rebuild'):
             # leave and rebuild keep the server here, stopped cleanly before the reboot.
-            if server.get('status') in ('PAUSED', 'SUSPENDED', 'SHUTOFF'):
+            if server.get('status') in ('PAUSED', 'SUSPENDED', 'SHUTOFF', 'SHELVED'):
                 return sa.Attempt(action, server).finish(
                     'done', 'kept as %s' % server.get('status'), changed=False)
             attempt = sa.in_place(self.nova, self.waiter, server, 'stop', self.action_timeout)
@@ -233,7 +237,9 @@ class HostDrain(object):
                 break
             server = fresh
             try:
-                if action != 'delete':
+                # Nova refuses metadata changes on a shelved server, which stays as it is
+                # (leave) and needs nothing at restore: no record then.
+                if action != 'delete' and server.get('status') != 'SHELVED':
                     self._record(server, action)
                 attempt = self._do(action, server, entry, decision, live_slots)
             except NovaError as exc:
@@ -244,6 +250,9 @@ class HostDrain(object):
                 with self._lock:
                     self.changed = True
             if attempt.ok or attempt.get('still_running'):
+                break
+            if attempt.get('aborted') and decision.live_migration.get('on_timeout') == 'abort':
+                # on_timeout abort: the server stays where it is, fallbacks are not tried.
                 break
         final = attempts[-1] if attempts else None
         entry['attempts'] = attempts

@@ -82,8 +82,10 @@ class HostRestore(object):
             if not image:
                 return attempt.finish('failed', 'boot-from-volume server: no image to rebuild from')
             self.nova.rebuild(server['id'], image)
+            # A stopped server shows ACTIVE without a task for a moment after the spawn, before
+            # Nova stops it again: wait for the status it had, which the rebuild ends in.
             final, problem = sa.wait_status(self.nova, self.waiter, server['id'],
-                                            ('ACTIVE', 'SHUTOFF'), self.action_timeout)
+                                            (server['status'],), self.action_timeout)
             if problem:
                 return attempt.finish('failed', problem)
             # Nova keeps a stopped server stopped through a rebuild: set the state it had.
