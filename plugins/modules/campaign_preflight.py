@@ -46,6 +46,11 @@ options:
     type: str
     choices: [high, medium, low]
     default: medium
+  campaign:
+    description:
+      - The campaign's identifier. Hosts this campaign disabled (an interrupted run being resumed) count as room for
+        the batches after theirs, since they are restored before those batches start.
+    type: str
   allow_down_hosts:
     description: Hosts (outside O(hosts) or inside it) whose compute service may be down without failing the check.
     type: list
@@ -99,7 +104,11 @@ down_hosts:
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import capacity
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import MOVES, policy_view
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import (
+    MOVES,
+    REASON_PREFIX,
+    policy_view,
+)
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
     MaintenanceModule,
 )
@@ -114,6 +123,7 @@ class CampaignPreflightModule(MaintenanceModule):
         policy=dict(type='dict', default={}),
         importance=dict(type='str', default='medium', choices=['high', 'medium', 'low']),
         allow_down_hosts=dict(type='list', elements='str', default=[]),
+        campaign=dict(type='str'),
         order=dict(type='str', default='zones', choices=['given', 'zones']),
         fail_on_capacity=dict(type='bool', default=True),
     )
@@ -167,12 +177,16 @@ class CampaignPreflightModule(MaintenanceModule):
             for host in aggregate.get('hosts') or []:
                 if aggregate.get('availability_zone'):
                     zones[host] = aggregate['availability_zone']
+        ours = '%s campaign %s:' % (REASON_PREFIX, self.params['campaign']) \
+            if self.params['campaign'] else None
         hosts = {}
         for hv in hypervisors:
             name = (hv.get('service') or {}).get('host') or hv['hypervisor_hostname']
             service = services.get(name, {})
+            enabled = service.get('status') == 'enabled' or bool(
+                ours and (service.get('disabled_reason') or '').startswith(ours))
             hosts[name] = {
-                'usable': service.get('state') == 'up' and service.get('status') == 'enabled',
+                'usable': service.get('state') == 'up' and enabled,
                 'free_ram_mb': (hv.get('memory_mb') or 0) - (hv.get('memory_mb_used') or 0),
                 'zone': zones.get(name),
             }
