@@ -294,7 +294,10 @@ class HostDrain(object):
                 if entry['outcome'] == 'planned' and entry['action'] not in ('none',):
                     self.changed = True
             return entries, []
-        todo = [e for e in entries if e.get('outcome') is None]
+        # Largest first: the biggest servers have the fewest hosts that can take them, and the
+        # room they need is still there before the small ones fill it (first-fit decreasing).
+        todo = sorted((e for e in entries if e.get('outcome') is None),
+                      key=lambda e: -((e['_server'].get('flavor') or {}).get('ram') or 0))
         for entry in entries:
             if entry.get('outcome') is not None:
                 entry.pop('_decision', None)
