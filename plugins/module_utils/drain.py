@@ -103,12 +103,7 @@ class HostDrain(object):
     # -- the compute service -------------------------------------------------------------
 
     def service(self):
-        service = self.nova.compute_service(self.host)
-        if service is None:
-            known = sorted(s['host'] for s in self.nova.compute_services())
-            raise LookupError('unknown host %r: no nova-compute service by that name (known: %s)'
-                              % (self.host, ', '.join(known)))
-        return service
+        return self.nova.known_compute_service(self.host)
 
     def set_enabled(self, enabled):
         service = self.service()

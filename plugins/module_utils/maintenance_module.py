@@ -54,15 +54,10 @@ class MaintenanceModule(CloudmaintModule):
         """Usable hosts with free RAM and zone, for the likely-destination hints of a plan."""
         try:
             hypervisors = self.nova.get_json('/os-hypervisors/detail', '2.53')['hypervisors']
-            aggregates = self.nova.get_json('/os-aggregates', '2.41')['aggregates']
+            zone_of = self.nova.zones_by_host()
         except NovaError as exc:
             self.warn('no destination hints: %s' % exc.message)
             return []
-        zone_of = {}
-        for aggregate in aggregates:
-            for host in aggregate.get('hosts') or []:
-                if aggregate.get('availability_zone'):
-                    zone_of[host] = aggregate['availability_zone']
         hosts = []
         for hv in hypervisors:
             service = hv.get('service') or {}

@@ -155,6 +155,24 @@ class NovaClient(object):
         return self.get_json('/os-services', self.mv(MV_SERVICES),
                              params={'binary': 'nova-compute'})['services']
 
+    def known_compute_service(self, host):
+        """The host's nova-compute service; LookupError naming the known hosts if there is none."""
+        service = self.compute_service(host)
+        if service is None:
+            known = sorted(s['host'] for s in self.compute_services())
+            raise LookupError('unknown host %r: no nova-compute service by that name (known: %s)'
+                              % (host, ', '.join(known)))
+        return service
+
+    def zones_by_host(self):
+        """Availability zone of each host, from the aggregates that set one."""
+        zones = {}
+        for aggregate in self.get_json('/os-aggregates', self.mv('2.41'))['aggregates']:
+            for host in aggregate.get('hosts') or []:
+                if aggregate.get('availability_zone'):
+                    zones[host] = aggregate['availability_zone']
+        return zones
+
     def hypervisors(self):
         return self.get_json('/os-hypervisors/detail', self.mv(MV_HYPERVISORS))['hypervisors']
 

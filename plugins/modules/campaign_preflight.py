@@ -172,11 +172,7 @@ class CampaignPreflightModule(MaintenanceModule):
 
     def _hosts(self, services):
         hypervisors = self.nova.get_json('/os-hypervisors/detail', '2.53')['hypervisors']
-        zones = {}
-        for aggregate in self.nova.get_json('/os-aggregates', '2.41')['aggregates']:
-            for host in aggregate.get('hosts') or []:
-                if aggregate.get('availability_zone'):
-                    zones[host] = aggregate['availability_zone']
+        zones = self.nova.zones_by_host()
         ours = '%s campaign %s:' % (REASON_PREFIX, self.params['campaign']) \
             if self.params['campaign'] else None
         hosts = {}

@@ -109,11 +109,10 @@ class ComputeHostInfoModule(MaintenanceModule):
 
     def run(self):
         p = self.params
-        service = self.nova.compute_service(p['host'])
-        if service is None:
-            known = sorted(s['host'] for s in self.nova.compute_services())
-            self.fail('unknown host %r: no nova-compute service by that name (known: %s)'
-                      % (p['host'], ', '.join(known)))
+        try:
+            service = self.nova.known_compute_service(p['host'])
+        except LookupError as exc:
+            self.fail(str(exc))
         hypervisor = self._hypervisor(p['host'])
         provider = self._provider(hypervisor)
         servers, blockers = [], []

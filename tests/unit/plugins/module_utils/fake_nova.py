@@ -217,6 +217,12 @@ class FakeNova(object):
             self.requests += 1
             return [dict(s) for _name, s in sorted(self.services.items())]
 
+    def known_compute_service(self, host):
+        # The real client's lookup, over this fake's services.
+        nova_api = importlib.import_module(
+            'ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api')
+        return nova_api.NovaClient.known_compute_service(self, host)
+
     def migrations(self, server_id, migration_type=None):
         with self._lock:
             self.requests += 1
