@@ -1,0 +1,483 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, cloudmaint.openstack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Batches of hosts and a destination for every server that moves ("OpenStack tetris").
+
+Pure, stdlib only.  Input is the snapshot of ``cloud_snapshot.build_snapshot`` (``hypervisors``
+with ``zone``, ``aggregates``, ``state``, ``status``, ``forced_down`` and Placement ``capacity``;
+``servers`` with ``host``, ``flavor``, ``server_groups``; ``server_groups`` with ``policy``,
+``rules`` and ``members``) and, per server id, the action the policy chose: an action name, a
+``Decision.to_dict()`` or a ``Decision`` (servers not named get ``default_action``).
+
+``plan_campaign(snapshot, hosts, actions=None, default_action='live_migrate', max_batch=None,
+max_incoming=None, max_outgoing=None, match_aggregates=False, zones='parallel')``
+    orders the hosts to maintain into batches.  ``live_migrate`` and ``cold_migrate`` servers get a
+    destination; every other action keeps the server on its host (``delete`` and
+    ``shelve_offload`` free its allocation there).  A destination is a host already maintained in
+    an earlier batch or a host outside the campaign, so a server moves once.  Room is counted per
+    resource class from Placement; a server stays in its zone (and, with ``match_aggregates``,
+    within hosts of the same aggregates); hard anti-affinity (``max_server_per_host``) holds after
+    every batch and the moving members of a hard affinity group on a host go to one host together;
+    soft policies are preferences.  ``max_incoming``/``max_outgoing`` cap the migrations into and
+    out of one host within a batch, ``max_batch`` the hosts of a batch.
+
+    Each zone is planned on its own: the host with least to move first, each batch as many hosts
+    as the maintained and spare hosts can take (largest servers first, tightest host by RAM, then
+    vCPUs, then disk).  When nothing fits (every host of a zone in the campaign, none empty), the
+    host costing fewest extra moves is emptied onto hosts maintained later (a seed): those servers
+    move twice, counted in ``extra_moves``.  A host whose servers fit nowhere is left out
+    (``blocked_hosts``, ``unmovable``).  ``zones='parallel'`` puts the n-th batch of every zone
+    together (cut to ``max_batch``), ``'serial'`` finishes a zone before the next.
+
+``plan_consolidation(snapshot, count=None, hosts=None, ...)``
+    picks up to ``count`` hosts among ``hosts`` (default: all) to empty (None: as many as
+    possible), fewest moves first, and where their servers go: onto hosts that are not emptied and
+    have not been emptied, with the same rules.  A host with a server whose action keeps it there
+    cannot be emptied.
+
+Both return a JSON-safe dict::
+
+    {'mode': 'campaign' | 'consolidate',
+     'batches': [['hv03', 'hv05'], ['hv01'], ...],
+     'moves': [{'server': id, 'name': ..., 'from': 'hv03', 'to': 'hv07', 'batch': 0,
+                'action': 'live_migrate', 'zone': 'az1', 'ram_mb': 4096, 'vcpus': 2, 'disk_gb': 40,
+                'extra': False, 'affinity_group': None}, ...],
+     'extra_moves': 0,             # moves beyond one per server; every move but a server's last has extra: True
+     'blocked_hosts': [{'host': 'hv09', 'reason': '...'}],
+     'unmovable': [{'server': id, 'name': ..., 'host': 'hv09', 'reason': '...'}],
+     'problems': ['...'],           # human-readable, one per blocked host, extra move or shortfall
+     'empty_hosts': [...],         # consolidate only: hosts empty at the end
+     'stats': {...}}
+
+``batch`` is the index in ``batches``; a move happens while its ``from`` host is drained.
+plan_check.check_plan verifies a plan independently.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.placement_model import (
+    FREES,
+    MOVES,
+    Model,
+    Pool,
+)
+
+ZONE_ORDERS = ('parallel', 'serial')
+# A wave stops looking after this many hosts in a row that do not fit (hosts come smallest first).
+FAIL_LIMIT = 8
+# Hosts weighed as the seed when a zone is stuck.
+SEED_CANDIDATES = 30
+
+
+class _Campaign(object):
+
+    def __init__(self, model, max_batch, max_incoming, max_outgoing):
+        self.model = model
+        self.max_batch = max_batch
+        self.max_incoming = max_incoming
+        self.max_outgoing = max_outgoing
+        self.blocked = []
+        self.unmovable = []
+        self.problems = []
+        self.campaign = set()
+        model.max_outgoing = max_outgoing
+
+    # ---- a host's servers onto pools --------------------------------------------------------
+
+    def drain(self, host, pools, incoming, keep_going=False):
+        """Moves (tentatively: the model's journal is open) what must leave ``host`` onto the first
+        pool with room for each unit.  Returns the units that found no place."""
+        model = self.model
+        failed = []
+        units = model.units(host)
+        if self.max_outgoing is not None and sum(len(unit) for unit in units) > self.max_outgoing:
+            return units
+        for unit in units:
+            for pool in pools:
+                dest = model.find(unit, pool, host, incoming, self.max_incoming)
+                if dest is not None:
+                    model.place(unit, dest, incoming)
+                    break
+            else:
+                failed.append(unit)
+                if not keep_going:
+                    break
+        return failed
+
+    def finish(self, host, safe):
+        for server in list(host.servers.values()):
+            if server.action in FREES:
+                self.model.release(server)
+        if host.known and host.up:
+            safe.add(host)
+
+    # ---- why not ----------------------------------------------------------------------------
+
+    def precheck(self, host):
+        """Why ``host`` cannot be drained whatever the order, or None."""
+        movers = self.model.movers(host)
+        if movers and not host.up:
+            return 'compute service is down: its %d servers to move cannot be migrated' % len(movers)
+        if self.max_outgoing is not None and len(movers) > self.max_outgoing:
+            return '%d servers must move, more than max_outgoing=%d migrations per host and batch' % (
+                len(movers), self.max_outgoing)
+        split = self.model.split_affinity(host)
+        if split:
+            texts = []
+            for gid, (leaving, staying) in split.items():
+                texts.append('affinity group %s: %s would move, %s stay' % (
+                    self.model.groups[gid][2], ', '.join(s.name or s.id for s in leaving),
+                    ', '.join('%s (%s)' % (s.name or s.id, s.action) for s in staying)))
+                for server in leaving:
+                    self.unmovable.append(self._unmovable(server, host, 'its affinity group would be split: '
+                                                          'give the group one action'))
+            return '; '.join(texts)
+        return None
+
+    def _unmovable(self, server, host, reason):
+        return {'server': server.id, 'name': server.name, 'host': host.name, 'reason': reason}
+
+    def why(self, unit, source, domain_hosts):
+        counts = {}
+        for host in domain_hosts:
+            if host is source:
+                continue
+            if not host.known:
+                kind = 'report no capacity'
+            elif not host.up:
+                kind = 'are down'
+            elif host.name not in self.campaign and not host.enabled:
+                kind = 'are disabled'
+            else:
+                refusal = self.model.refusal(unit, host, {}, None, False)
+                if refusal == 'room':
+                    kind = 'lack room'
+                elif refusal == 'anti-affinity':
+                    kind = 'hold a member of its anti-affinity group'
+                elif refusal == 'outgoing':
+                    kind = 'are maintained later and would exceed max_outgoing=%d' % self.max_outgoing
+                elif host.name in self.campaign and (host.pool is None or host.pool.later):
+                    kind = 'are maintained later'
+                elif self.max_incoming is not None:
+                    kind = 'take at most max_incoming=%d migrations per batch' % self.max_incoming
+                else:
+                    kind = 'have room'
+            counts[kind] = counts.get(kind, 0) + 1
+        zone = source.domain[0] + (' (aggregates %s)' % ', '.join(source.domain[1]) if source.domain[1] else '')
+        if not counts:
+            return '%s: no other host in zone %s' % (self.model.describe(unit), zone)
+        return '%s fits on no host of zone %s: %s' % (
+            self.model.describe(unit), zone, ', '.join('%d %s' % (n, kind) for kind, n in sorted(counts.items())))
+
+    def block(self, host, reason, units=()):
+        self.blocked.append({'host': host.name, 'reason': reason})
+        self.problems.append('%s cannot be drained: %s' % (host.name, reason))
+        for unit in units:
+            for server in unit:
+                self.unmovable.append(self._unmovable(server, host, reason))
+        self.campaign.discard(host.name)
+
+    # ---- one zone ---------------------------------------------------------------------------
+
+    def zone(self, pending, safe, domain_hosts, step_of):
+        """Waves (lists of hosts) for the pending hosts of one zone."""
+        model = self.model
+        waves = []
+        while pending:
+            pending.sort(key=lambda h: (model.load(h), h.name))
+            wave = []
+            incoming = {}
+            fails = 0
+            for host in pending:
+                if self.max_batch and len(wave) >= self.max_batch:
+                    break
+                if model.load(host)[0] > safe.free_ram:
+                    break
+                model.begin()
+                trial = dict(incoming)
+                if self.drain(host, [safe], trial):
+                    model.rollback()
+                    fails += 1
+                    if fails >= FAIL_LIMIT:
+                        break
+                    continue
+                model.commit(step_of(len(waves)))
+                incoming = trial
+                wave.append(host)
+                fails = 0
+            if not wave:
+                wave = self.unstick(pending, safe, domain_hosts, step_of(len(waves)))
+                if not wave:
+                    continue
+            for host in wave:
+                pending.remove(host)
+                self.finish(host, safe)
+            waves.append([h.name for h in wave])
+        return waves
+
+    def unstick(self, pending, safe, domain_hosts, step):
+        """Nothing fits on maintained or spare hosts: empty the host costing fewest extra moves onto
+        hosts maintained later, or block a host whose servers fit nowhere."""
+        model = self.model
+        later_hosts = [h for h in pending if h.known and h.up]
+        later = Pool(later_hosts, later=True)
+        try:
+            best = None
+            for host in pending[:SEED_CANDIDATES]:
+                model.begin()
+                if self.drain(host, [safe, later], {}):
+                    model.rollback()
+                    continue
+                extra = sum(1 for _server, _src, dest in model.journal if dest.pool is later)
+                model.rollback()
+                if best is None or extra < best[0]:
+                    best = (extra, host)
+                if extra == 0:
+                    break
+            if best is not None:
+                host = best[1]
+                model.begin()
+                self.drain(host, [safe, later], {})
+                model.commit(step)
+                return [host]
+            host = pending[0]
+            model.begin()
+            failed = self.drain(host, [safe, later], {}, keep_going=True)
+            model.rollback()
+            reason = self.precheck(host)
+            if reason is None:
+                reason = '; '.join(self.why(unit, host, domain_hosts) for unit in failed)
+            pending.remove(host)
+            self.block(host, reason, failed)
+            if host.pool is later:
+                later.remove(host)
+            if host.known and host.up and host.enabled:
+                safe.add(host)
+            return []
+        finally:
+            for host in later_hosts:
+                if host.pool is later:
+                    host.pool = None
+
+
+def _domains(model, names):
+    by_domain = {}
+    for name in names:
+        host = model.hosts[name]
+        by_domain.setdefault(host.domain, []).append(host)
+    return by_domain
+
+
+def _known_hosts(model, hosts, problems):
+    names = []
+    for name in hosts or ():
+        if name not in model.hosts:
+            problems.append('%s: not a known compute host: left out' % name)
+        elif name not in names:
+            names.append(name)
+    return names
+
+
+def _merge(waves_by_domain, max_batch, zones):
+    """Batches from each zone's waves: a zone's waves stay in order."""
+    batches = []
+
+    def add(hosts):
+        size = max_batch or len(hosts) or 1
+        for i in range(0, len(hosts), size):
+            batches.append(hosts[i:i + size])
+
+    domains = sorted(waves_by_domain)
+    if zones == 'serial':
+        for domain in domains:
+            for wave in waves_by_domain[domain]:
+                add(wave)
+        return batches
+    rounds = max([len(w) for w in waves_by_domain.values()] or [0])
+    for r in range(rounds):
+        add([h for d in domains if r < len(waves_by_domain[d]) for h in waves_by_domain[d][r]])
+    return batches
+
+
+def _moves(model, batch_of):
+    seen = {}
+    for server_id, _src, _dest, _step in model.moves:
+        seen[server_id] = seen.get(server_id, 0) + 1
+    left = dict(seen)
+    moves = []
+    for server_id, source, dest, _step in model.moves:
+        server = model.servers[server_id]
+        left[server_id] -= 1
+        moves.append({'server': server_id, 'name': server.name, 'from': source, 'to': dest,
+                      'batch': batch_of[source], 'action': server.action, 'zone': model.hosts[source].zone,
+                      'ram_mb': server.need[0], 'vcpus': server.need[1], 'disk_gb': server.need[2],
+                      'extra': left[server_id] > 0,
+                      'affinity_group': server.affinity[0] if server.affinity else None})
+    moves.sort(key=lambda m: (m['batch'], m['from'], m['server']))
+    return moves, seen
+
+
+def _stats(model, batches, moves, seen, blocked, unmovable, hosts):
+    by_action = {}
+    stays = freed = 0
+    for server in model.servers.values():
+        if server.origin in hosts:
+            by_action[server.action] = by_action.get(server.action, 0) + 1
+            if server.action in FREES:
+                freed += 1
+            elif server.action not in MOVES:
+                stays += 1
+    moved = len(seen)
+    return {'hosts': len(hosts), 'planned_hosts': sum(len(b) for b in batches), 'batches': len(batches),
+            'largest_batch': max([len(b) for b in batches] or [0]),
+            'servers_moved': moved, 'moves': len(moves), 'extra_moves': len(moves) - moved,
+            'migrations_per_drained_server': round(len(moves) / moved, 4) if moved else 0.0,
+            'servers_staying': stays, 'servers_freed': freed, 'by_action': dict(sorted(by_action.items())),
+            'blocked_hosts': len(blocked), 'unmovable': len(unmovable)}
+
+
+def _extra_problems(moves):
+    problems = []
+    by_server = {}
+    for move in moves:
+        by_server.setdefault(move['server'], []).append(move)
+    for server_id in sorted(by_server):
+        chain = by_server[server_id]
+        if len(chain) > 1:
+            steps = ', then '.join('%s -> %s (batch %d)' % (m['from'], m['to'], m['batch']) for m in chain)
+            problems.append('server %s moves %d times: %s: zone %s had no maintained or spare host with room '
+                            'when %s was drained' % (chain[0]['name'] or server_id, len(chain), steps,
+                                                     chain[0]['zone'], chain[0]['from']))
+    return problems
+
+
+def plan_campaign(snapshot, hosts, actions=None, default_action='live_migrate', max_batch=None,
+                  max_incoming=None, max_outgoing=None, match_aggregates=False, zones='parallel'):
+    """Batches and destinations for maintaining ``hosts``; see the module docstring."""
+    if zones not in ZONE_ORDERS:
+        raise ValueError('zones must be one of %s, got %r' % (', '.join(ZONE_ORDERS), zones))
+    model = Model(snapshot, actions, default_action, match_aggregates)
+    plan = _Campaign(model, max_batch, max_incoming, max_outgoing)
+    names = _known_hosts(model, hosts, plan.problems)
+    plan.campaign = set(names)
+    pending_by_domain = {}
+    for domain, members in _domains(model, names).items():
+        for host in members:
+            reason = plan.precheck(host)
+            if reason:
+                plan.block(host, reason)
+            else:
+                pending_by_domain.setdefault(domain, []).append(host)
+    domain_hosts = _domains(model, model.hosts)
+    waves = {}
+    for index, domain in enumerate(sorted(pending_by_domain)):
+        safe = Pool(h for h in domain_hosts[domain]
+                    if h.name not in plan.campaign and h.known and h.up and h.enabled)
+        waves[domain] = plan.zone(pending_by_domain[domain], safe, domain_hosts[domain],
+                                  lambda wave, index=index: (index, wave))
+        for host in domain_hosts[domain]:
+            host.pool = None
+    batches = _merge(waves, max_batch, zones)
+    batch_of = {name: i for i, batch in enumerate(batches) for name in batch}
+    moves, seen = _moves(model, batch_of)
+    problems = plan.problems + _extra_problems(moves)
+    stats = _stats(model, batches, moves, seen, plan.blocked, plan.unmovable, set(names))
+    stats['waves_by_zone'] = {' '.join((domain[0],) + domain[1]): len(w) for domain, w in sorted(waves.items())}
+    return {'mode': 'campaign', 'batches': batches, 'moves': moves, 'extra_moves': stats['extra_moves'],
+            'blocked_hosts': plan.blocked, 'unmovable': plan.unmovable, 'problems': problems, 'stats': stats}
+
+
+def plan_consolidation(snapshot, count=None, hosts=None, actions=None, default_action='live_migrate',
+                       max_batch=None, max_incoming=None, max_outgoing=None, match_aggregates=False):
+    """Which hosts to empty and where their servers go; see the module docstring."""
+    model = Model(snapshot, actions, default_action, match_aggregates)
+    plan = _Campaign(model, max_batch, max_incoming, max_outgoing)
+    names = _known_hosts(model, hosts if hosts is not None else sorted(model.hosts), plan.problems)
+    pools = {}
+    for host in model.hosts.values():
+        if host.known and host.up and host.enabled:
+            pools.setdefault(host.domain, Pool()).add(host)
+    already = [n for n in names if not model.hosts[n].servers]
+    for name in already:
+        if model.hosts[name].pool is not None:
+            model.hosts[name].pool.remove(model.hosts[name])
+    candidates = sorted((model.hosts[n] for n in names if model.hosts[n].servers),
+                        key=lambda h: (model.load(h)[1], model.load(h)[0], h.name))
+    emptied = set(already)
+    receivers = set()
+    batches = []
+    batch = []
+    incoming = {}
+    skipped = {}
+    for host in candidates:
+        if count is not None and len(emptied) >= count:
+            break
+        if host.name in receivers:
+            continue
+        staying = [s for s in host.servers.values() if s.action not in MOVES + FREES]
+        reason = None
+        if staying:
+            reason = 'holds servers that stay (%s)' % ', '.join(
+                '%s: %s' % (s.name or s.id, s.action) for s in staying[:3])
+        else:
+            reason = plan.precheck(host)
+        if reason:
+            skipped[host.name] = reason
+            continue
+        pool = pools.get(host.domain) or Pool()
+        if host.pool is pool:
+            pool.remove(host)
+        if model.load(host)[0] > pool.free_ram:
+            skipped[host.name] = 'the other hosts of its zone lack the RAM'
+            _readd(host, pool)
+            continue
+        if max_batch and len(batch) >= max_batch:
+            batches.append(batch)
+            batch, incoming = [], {}
+        placed = _consolidate_one(plan, host, pool, incoming, len(batches))
+        if placed is None and batch:
+            batches.append(batch)
+            batch, incoming = [], {}
+            placed = _consolidate_one(plan, host, pool, incoming, len(batches))
+        if placed is None:
+            skipped[host.name] = 'its servers do not all fit on the hosts kept'
+            _readd(host, pool)
+            continue
+        receivers.update(placed)
+        batch.append(host.name)
+        emptied.add(host.name)
+        for server in list(host.servers.values()):
+            model.release(server)
+    if batch:
+        batches.append(batch)
+    batch_of = {name: i for i, b in enumerate(batches) for name in b}
+    moves, seen = _moves(model, batch_of)
+    if count is not None and len(emptied) < count:
+        plan.problems.append('only %d of %d hosts can be emptied (%d already empty)'
+                             % (len(emptied), count, len(already)))
+    stats = _stats(model, batches, moves, seen, [], [], set(batch_of))
+    stats.update(already_empty=len(already), emptied=len(emptied) - len(already), candidates=len(names),
+                 not_emptiable=len(skipped))
+    return {'mode': 'consolidate', 'batches': batches, 'moves': moves, 'extra_moves': stats['extra_moves'],
+            'blocked_hosts': [{'host': n, 'reason': r} for n, r in sorted(skipped.items())],
+            'unmovable': [], 'problems': plan.problems, 'empty_hosts': sorted(emptied), 'stats': stats}
+
+
+def _readd(host, pool):
+    if host.known and host.up and host.enabled and host.pool is None:
+        pool.add(host)
+
+
+def _consolidate_one(plan, host, pool, incoming, step):
+    """Destinations used when ``host`` can be emptied onto ``pool`` within this batch, else None."""
+    model = plan.model
+    trial = dict(incoming)
+    model.begin()
+    if plan.drain(host, [pool], trial):
+        model.rollback()
+        return None
+    journal = model.commit(step)
+    incoming.clear()
+    incoming.update(trial)
+    return {dest.name for _server, _src, dest in journal}
