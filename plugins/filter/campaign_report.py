@@ -6,14 +6,18 @@
 
 from __future__ import annotations
 
-KEEP = ('id', 'name', 'sla_class', 'action', 'outcome', 'from', 'to', 'duration_s',
-        'fallbacks_used', 'force_completed', 'aborted', 'error', 'progress', 'reason')
+KEEP = ('id', 'name', 'sla_class', 'action', 'outcome', 'from', 'to', 'started', 'ended', 'duration_s',
+        'fallbacks_used', 'force_completed', 'aborted', 'error', 'progress', 'reason',
+        'requested_destination', 'destination_fallback')
+# When each step of a host began and ended, stamped by the roles (cloudmaint_step_times).
+STEP_TIMES = ('started_at', 'notice_started', 'notice_ended', 'drain_started', 'drain_ended', 'patch_started',
+              'patch_ended', 'verified_at', 'restore_started', 'restore_ended')
 
 
 def _server(entry):
     server = dict((k, entry[k]) for k in KEEP if k in entry)
     server['attempts'] = [
-        dict((k, a.get(k)) for k in ('action', 'outcome', 'detail', 'duration_s', 'destination'))
+        dict((k, a.get(k)) for k in ('action', 'outcome', 'detail', 'started', 'duration_s', 'destination'))
         for a in entry.get('attempts') or []]
     return server
 
@@ -25,6 +29,7 @@ def host_report(hostvars):
     report = {
         'drained': bool(drain) and not drain.get('failed', False),
         'rebooted_at': hostvars.get('cloudmaint_reboot_started'),
+        'reboot_ended': hostvars.get('cloudmaint_reboot_ended'),
         'drain_summary': drain.get('summary'),
         'servers': [_server(s) for s in drain.get('servers') or []],
         'restore': [
@@ -33,6 +38,13 @@ def host_report(hostvars):
              'host_after': s.get('host_after'), 'status_after': s.get('status_after')}
             for s in restore.get('servers') or []],
     }
+    times = hostvars.get('cloudmaint_step_times') or {}
+    report.update((key, times[key]) for key in STEP_TIMES if times.get(key))
+    notice = hostvars.get('cloudmaint_notice_result') or {}
+    if notice.get('summary') is not None:
+        report['notice'] = {'summary': notice.get('summary'), 'waited_s': notice.get('waited_s')}
+    report['planned_destinations_refused'] = sum(
+        1 for s in drain.get('servers') or [] if s.get('destination_fallback'))
     if drain.get('failed'):
         report['error'] = drain.get('msg')
     return report
@@ -65,20 +77,31 @@ def campaign_summary(report):
     return lines
 
 
-def plan_summary(results, preflight):
-    """Lines describing a planned campaign: batches, then each host's servers and their fate."""
-    size = preflight.get('batch_size') or 1
-    order = preflight.get('order') or []
-    lines = ['%d hosts in batches of %d (largest that fits: %s): %s' % (
-        len(order), size, preflight.get('largest_batch_size'),
-        ' | '.join(', '.join(order[i:i + size]) for i in range(0, len(order), size)))]
+def plan_summary(results, plan):
+    """Lines describing a planned campaign: batches, then each host's servers and their fate.
+
+    ``plan`` is maintenance_plan's result (batches, destinations_by_host, extra_moves), or, as
+    before the planner, campaign_preflight's (order, batch_size)."""
+    if 'batches' in plan:
+        batches = plan.get('batches') or []
+        lines = ['%d hosts in %d batches, %d extra moves: %s' % (
+            sum(len(b) for b in batches), len(batches), plan.get('extra_moves') or 0,
+            ' | '.join(', '.join(b) for b in batches))]
+    else:
+        size = plan.get('batch_size') or 1
+        order = plan.get('order') or []
+        lines = ['%d hosts in batches of %d (largest that fits: %s): %s' % (
+            len(order), size, plan.get('largest_batch_size'),
+            ' | '.join(', '.join(order[i:i + size]) for i in range(0, len(order), size)))]
+    planned = plan.get('destinations_by_host') or {}
     for result in results:
-        lines.append('%s: %d servers' % (result.get('host'), len(result.get('servers') or [])))
+        host = result.get('host')
+        lines.append('%s: %d servers' % (host, len(result.get('servers') or [])))
         for server in result.get('servers') or []:
+            destination = (planned.get(host) or {}).get(server.get('id')) or server.get('likely_destination')
             lines.append('  %-16s %-7s %-14s %-10s -> %-6s %s' % (
                 server.get('name'), server.get('sla_class'), server.get('action'),
-                server.get('outcome'), server.get('likely_destination') or '-',
-                server.get('reason')))
+                server.get('outcome'), destination or '-', server.get('reason')))
     return lines
 
 

@@ -48,6 +48,9 @@ SNAPSHOT_FORMAT = 1
 
 COMPUTE_MIN_MICROVERSION = (2, 53)        # hypervisor UUIDs, hypervisor pagination
 COMPUTE_PREFERRED_MICROVERSION = (2, 96)  # embedded flavors (2.47), server groups 'policy' (2.64)
+# Hypervisor listings stop at 2.87: from 2.88 each hypervisor costs an RPC to its compute service
+# (uptime), and a single compute that is down (rebooting) makes the listing time out with HTTP 500.
+HYPERVISORS_MAX_MICROVERSION = (2, 87)
 PLACEMENT_MICROVERSION = '1.29'           # provider_summaries list every resource class of a provider
 PAGE_SIZE = 1000                          # nova's default [api]max_limit
 
@@ -258,11 +261,12 @@ def fetch_raw(get, compute_microversion, placement_detail='summary', page_size=P
     chains run in threads, so the wall time is about that of the server pages.
     """
     mv = compute_microversion
+    hypervisors_mv = '%d.%d' % min(parse_version(mv), HYPERVISORS_MAX_MICROVERSION)
     raw = {'compute_microversion': mv, 'warnings': []}
 
     def hypervisors_and_placement():
-        hypervisors = paginate_marker(get, 'compute', '/os-hypervisors/detail', 'hypervisors', None, mv,
-                                      page_size)
+        hypervisors = paginate_marker(get, 'compute', '/os-hypervisors/detail', 'hypervisors', None,
+                                      hypervisors_mv, page_size)
         raw['hypervisors'] = hypervisors
         raw.update(fetch_placement(get, hypervisors, placement_detail))
 

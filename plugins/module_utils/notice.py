@@ -126,6 +126,26 @@ def _seconds_value(value, name):
     return value
 
 
+CAMPAIGN_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*$')
+
+
+def campaign_problem(campaign):
+    """Why ``campaign`` cannot name a campaign (None when it can).
+
+    The identifier goes into every event (at most 255 characters in all), the compute service's
+    disabled reason and the ledger's keys, so it is short and needs no quoting anywhere.
+    """
+    if campaign is None:
+        return None
+    if not isinstance(campaign, str) or not CAMPAIGN_RE.match(campaign):
+        return ('campaign %r: use letters, digits, dots, dashes and underscores, starting with a letter '
+                'or digit' % (campaign,))
+    if len(campaign) > MAX_CAMPAIGN_LEN:
+        return 'campaign %r is %d characters long; at most %d fit in a notice' % (
+            campaign, len(campaign), MAX_CAMPAIGN_LEN)
+    return None
+
+
 def build_event(event_id: str, campaign: str, action: str, not_before: datetime.datetime,
                 max_defer_s: int = 0, deferred_s: int = 0) -> dict:
     """The event a server's metadata carries.

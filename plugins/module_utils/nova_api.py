@@ -28,7 +28,10 @@ MV_SERVER_MIGRATIONS = '2.80'
 MV_UNSHELVE_AZ = '2.77'
 MV_UNSHELVE_HOST = '2.91'
 MV_SERVICES = '2.53'         # service ids are UUIDs; PUT /os-services/{id}
-MV_HYPERVISORS = '2.88'
+# From 2.88 on, every hypervisor in a detail listing costs an RPC to its compute service for the uptime:
+# one compute down (rebooting, in a campaign) makes the whole request wait for the RPC timeout and fail
+# with HTTP 500. 2.87 has everything the collection reads (service, state, version) from the database.
+MV_HYPERVISORS = '2.87'
 
 READ_RETRIES = 4
 BUSY_RETRIES = 10

@@ -103,6 +103,7 @@ down_hosts:
 '''
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import capacity
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import notice
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import (
     MOVES,
@@ -133,6 +134,9 @@ class CampaignPreflightModule(MaintenanceModule):
         p = self.params
         if p['batch_size'] < 0:
             self.fail('batch_size must be 0 (the largest that fits) or more, got %d' % p['batch_size'])
+        problem = notice.campaign_problem(p['campaign'])
+        if problem:
+            self.fail(problem)
         policy = self.load_policy(p['policy'])
         services = {s['host']: s for s in self.nova.compute_services()}
         unknown = [h for h in p['hosts'] if h not in services]

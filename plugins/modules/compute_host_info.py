@@ -91,7 +91,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
     MaintenanceModule,
 )
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import MV_HYPERVISORS, NovaError
 
 
 def _normalized_time(text):
@@ -140,7 +140,7 @@ class ComputeHostInfoModule(MaintenanceModule):
 
     def _hypervisor(self, host):
         try:
-            found = self.nova.get_json('/os-hypervisors/detail', self.nova.mv('2.88'),
+            found = self.nova.get_json('/os-hypervisors/detail', self.nova.mv(MV_HYPERVISORS),
                                        params={'hypervisor_hostname_pattern': host})
         except NovaError as exc:
             if exc.status == 404:

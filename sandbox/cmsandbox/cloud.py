@@ -45,6 +45,7 @@ def up(computes=None):
                        services.api_proc_name(service))
     log("APIs answer (%.0fs)" % (time.monotonic() - started))
     bootstrap.step("catalog", bootstrap.register_catalog)
+    services.start_owner_hooks()
     services.start_nova_service("nova-conductor")
     services.start_nova_service("nova-scheduler")
     conn = bootstrap.admin_connection()

@@ -31,6 +31,7 @@ PORTS = {
     "nova": 38774,
     "glance": 39292,
     "network": 39696,
+    "hooks": 39800,     # owners' webhook receiver (owner_hooks.py)
 }
 
 REGION = "RegionOne"

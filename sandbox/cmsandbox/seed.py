@@ -61,7 +61,7 @@ def plan_fleet(seed, count):
             if name in OWNER_ACTIONS:
                 meta[OWNER_KEY] = OWNER_ACTIONS[name]
             if name in NOTIFY:
-                meta[NOTIFY_KEY] = "http://127.0.0.1:39800/hooks/%s" % project
+                meta[NOTIFY_KEY] = layout.url("hooks", "/hooks/%s" % project)
             servers.append({"project": project, "name": name, "flavor": flavor, "sla": sla,
                             "metadata": meta, "ram": ram})
     servers = servers[:count]

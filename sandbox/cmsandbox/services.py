@@ -117,3 +117,7 @@ def start_compute(host):
 def nova_manage(*args):
     return procs.run([os.path.join(BIN, "nova-manage"), "--config-file",
                       configs.nova_conf_path()] + list(args))
+
+
+def start_owner_hooks():
+    procs.start("owner-hooks", [os.path.join(BIN, "python"), "-m", "cmsandbox.owner_hooks"])

@@ -26,7 +26,9 @@ sys.path.insert(0, os.path.join(REPO, 'sandbox'))
 from cmsandbox import physics  # noqa: E402  pylint: disable=wrong-import-position
 from cmsandbox import seed as fleet  # noqa: E402  pylint: disable=wrong-import-position
 
+# The pair of hosts the migration tests use; the `route` fixture may pick another (see there).
 SOURCE, DEST = 'hv05', 'hv06'
+ROUTES = (('hv05', 'hv06'), ('hv04', 'hv05'), ('hv06', 'hv04'))
 MIB = 1024 * 1024
 RAM, DIRTY, DISK = physics.META_RAM_USED, physics.META_DIRTY_RATE, physics.META_DISK_USED
 FLAVOR_RAM = {name: ram for name, (_vcpus, ram, _disk) in fleet.FLAVORS.items()}
@@ -48,12 +50,28 @@ def compute_option(host, section, name):
     return parser.get(section, name)
 
 
-def sim(name, host=SOURCE):
-    return float(compute_option(host, 'cloudmaint_sim', name))
+def sim(name, host=None):
+    return float(compute_option(host or SOURCE, 'cloudmaint_sim', name))
 
 
-def max_downtime_ms(host=SOURCE):
-    return float(compute_option(host, 'libvirt', 'live_migration_downtime'))
+def max_downtime_ms(host=None):
+    return float(compute_option(host or SOURCE, 'libvirt', 'live_migration_downtime'))
+
+
+@pytest.fixture(scope='module', autouse=True)
+def route(conn):
+    """Two zone-az2 hosts with the same hypervisor version, hv05 and hv06 when they have it.
+
+    Nova refuses to live-migrate to a host with an older hypervisor than the source's, and the
+    rolling-patch tests patch hv04 and hv05 (the simulated version goes up at their reboot), so
+    after them hv05 -> hv06 is refused for real; the tests here migrate both ways."""
+    global SOURCE, DEST  # pylint: disable=global-statement
+    versions = {h.name: h.hypervisor_version for h in conn.compute.hypervisors(details=True)}
+    usable = [pair for pair in ROUTES if versions.get(pair[0]) == versions.get(pair[1])]
+    assert usable, 'no pair of %s with one hypervisor version: %s' % (ROUTES, versions)
+    SOURCE, DEST = usable[0]
+    print('migration tests on %s -> %s (versions %s)' % (SOURCE, DEST, versions))
+    return usable[0]
 
 
 def modelled_precopy_s(ram_mb, dirty_mbps, bandwidth_mbps):

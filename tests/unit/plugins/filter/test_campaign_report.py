@@ -14,6 +14,7 @@ from ansible_collections.cloudmaint.openstack.plugins.filter.campaign_report imp
     FilterModule,
     campaign_summary,
     host_report,
+    plan_summary,
 )
 
 FAKES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'module_utils')
@@ -95,7 +96,11 @@ RESTORE_HV1 = {
 
 HOSTVARS_HV1 = {'inventory_hostname': 'hv1', 'cloudmaint_compute_host': 'hv1',
                 'cloudmaint_drain_result': DRAIN_HV1, 'cloudmaint_restore_result': RESTORE_HV1,
-                'cloudmaint_reboot_started': '2026-11-21T12:31:00Z'}
+                'cloudmaint_reboot_started': '2026-11-21T12:31:00Z',
+                'cloudmaint_reboot_ended': '2026-11-21T12:33:10Z',
+                'cloudmaint_step_times': {'drain_started': '2026-11-21T12:20:00Z',
+                                          'drain_ended': '2026-11-21T12:29:40Z',
+                                          'unknown_step': 'ignored'}}
 
 HOSTVARS_HV2_FAILED = {
     'cloudmaint_drain_result': {
@@ -126,12 +131,17 @@ def test_host_report_of_a_drained_and_restored_host():
     web = report['servers'][0]
     assert web == {
         'id': 'srv-1', 'name': 'web-1', 'sla_class': 'cattle', 'action': 'live_migrate',
-        'outcome': 'done', 'from': 'hv1', 'to': 'hv2', 'duration_s': 12.5, 'fallbacks_used': [],
+        'outcome': 'done', 'from': 'hv1', 'to': 'hv2', 'started': 1763726400.0, 'ended': 1763726412.5,
+        'duration_s': 12.5, 'fallbacks_used': [], 'requested_destination': None,
         'force_completed': False, 'aborted': False,
         'progress': {'samples': 4, 'memory_total_mb': 4096.0, 'observed_rate_mbps': 880.0},
         'reason': DRAIN_HV1['servers'][0]['reason'],
-        'attempts': [{'action': 'live_migrate', 'outcome': 'done', 'detail': None,
+        'attempts': [{'action': 'live_migrate', 'outcome': 'done', 'detail': None, 'started': 1763726400.0,
                       'duration_s': 12.5, 'destination': 'hv2'}]}
+    assert (report['drain_started'], report['drain_ended'], report['reboot_ended']) == (
+        '2026-11-21T12:20:00Z', '2026-11-21T12:29:40Z', '2026-11-21T12:33:10Z')
+    assert 'unknown_step' not in report and 'patch_started' not in report
+    assert report['planned_destinations_refused'] == 0
     db = report['servers'][1]
     assert [(a['action'], a['outcome'], a['destination']) for a in db['attempts']] == [
         ('live_migrate', 'failed', None), ('cold_migrate', 'done', 'hv3')]
@@ -156,8 +166,8 @@ def test_host_report_of_a_failed_drain_and_of_a_host_not_reached():
     assert failed['servers'][0]['name'] == 'pinned' and failed['restore'] == []
     assert failed['rebooted_at'] is None
     untouched = host_report({'inventory_hostname': 'hv3'})
-    assert untouched == {'drained': False, 'rebooted_at': None, 'drain_summary': None,
-                         'servers': [], 'restore': []}
+    assert untouched == {'drained': False, 'rebooted_at': None, 'reboot_ended': None, 'drain_summary': None,
+                         'servers': [], 'restore': [], 'planned_destinations_refused': 0}
 
 
 def _report():
@@ -230,3 +240,17 @@ def test_report_of_what_the_engines_really_return():
     lines = campaign_summary({'campaign': 'c1', 'ended': 'now', 'hosts': {'hv1': report}})
     assert lines[1] == 'hv1: done; 2 servers (cold_migrate 1, live_migrate 1); restored 2; failures: none'
     assert any(line.endswith('(fallbacks: cold_migrate)') for line in lines)
+
+
+def test_plan_summary_shows_the_plans_batches_and_planned_destinations():
+    results = [{'host': 'hv1', 'servers': [
+        {'id': 'srv-1', 'name': 'web-1', 'sla_class': 'cattle', 'action': 'live_migrate',
+         'outcome': 'planned', 'likely_destination': 'hv3', 'reason': 'class cattle'},
+        {'id': 'srv-2', 'name': 'web-2', 'sla_class': 'cattle', 'action': 'live_migrate',
+         'outcome': 'planned', 'likely_destination': 'hv3', 'reason': 'class cattle'}]}]
+    plan = {'batches': [['hv2'], ['hv1', 'hv4']], 'extra_moves': 1,
+            'destinations_by_host': {'hv1': {'srv-1': 'hv2'}}}
+    lines = plan_summary(results, plan)
+    assert lines[0] == '3 hosts in 2 batches, 1 extra moves: hv2 | hv1, hv4'
+    assert lines[2].split()[:6] == ['web-1', 'cattle', 'live_migrate', 'planned', '->', 'hv2']
+    assert lines[3].split()[5] == 'hv3'      # not in the plan: the scheduler's likely choice

@@ -227,9 +227,13 @@ def test_no_request_per_server_or_per_host_in_summary_mode():
 def test_every_request_uses_the_chosen_microversions():
     cloud = FakeCloud()
     fetch(cloud)
-    for service, _path, _params, microversion in cloud.log:
+    for service, path, _params, microversion in cloud.log:
         expected = {'compute': '2.96', 'placement': cs.PLACEMENT_MICROVERSION, 'identity': None}[service]
-        assert microversion == expected
+        if path.startswith('/os-hypervisors'):
+            # From 2.88 each listed hypervisor costs an RPC to its compute (uptime), which fails
+            # the whole listing while one compute is down.
+            expected = '2.87'
+        assert microversion == expected, path
 
 
 # ---- placement -------------------------------------------------------------------------------------

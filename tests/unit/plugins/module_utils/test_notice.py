@@ -1023,3 +1023,19 @@ def test_module_absent_clears(drive):
     assert kind == 'exit' and result['changed'] and result['campaign'] is None
     assert result['summary']['cleared'] == 1
     assert nova.servers['srv-db-1']['metadata'] == {}
+
+
+@pytest.mark.parametrize('campaign', ['patch-2026-11', 'k.5_14', 'a' * 56, None])
+def test_usable_campaign_identifiers(campaign):
+    assert n.campaign_problem(campaign) is None
+
+
+@pytest.mark.parametrize('campaign, says', [
+    ('a' * 57, '57 characters long'),
+    ('patch 2026', 'letters, digits'),
+    ('-patch', 'starting with'),
+    ('', 'letters, digits'),
+    ('patch"x', 'letters, digits'),
+])
+def test_unusable_campaign_identifiers_are_named(campaign, says):
+    assert says in n.campaign_problem(campaign)

@@ -1,0 +1,421 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, cloudmaint.openstack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: maintenance_plan
+short_description: Plan a maintenance campaign or a consolidation, batch by batch and server by server
+version_added: 0.1.0
+author: cloudmaint.openstack contributors (@cloudmaint)
+description:
+  - Takes one snapshot of the cloud (hypervisors, compute services, aggregates, Placement capacity, every server and
+    server group, in a few requests whatever the fleet size), resolves each server's action through the maintenance
+    policy, and plans the campaign.
+  - O(mode=campaign) orders O(hosts) into batches and gives every server that must move (C(live_migrate),
+    C(cold_migrate)) a destination that is either outside the campaign or already maintained, so it moves once.
+    Room is counted from Placement per resource class; servers stay in their zone; hard anti-affinity and affinity
+    groups hold after every batch. When a zone has no room at all, a host is emptied onto hosts maintained later and
+    those servers move twice (RV(extra_moves)).
+  - O(mode=consolidation) picks up to O(count) hosts among O(hosts) to empty, fewest migrations first, and where
+    their servers go.
+  - The plan is checked by an independent validator before it is returned; a plan that breaks a rule is a bug of
+    the planner and fails the module with every violation.
+  - Reads only, changes nothing; safe in check mode.
+extends_documentation_fragment:
+  - cloudmaint.openstack.cloud
+options:
+  hosts:
+    description:
+      - The compute hosts of the campaign (O(mode=campaign)) or the hosts that may be emptied (O(mode=consolidation)).
+      - Every name must be a known compute host.
+    type: list
+    elements: str
+    required: true
+  mode:
+    description: Plan a rolling maintenance campaign or the emptying of hosts.
+    type: str
+    choices: [campaign, consolidation]
+    default: campaign
+  count:
+    description:
+      - O(mode=consolidation) only, how many hosts to empty. Omitted, as many as possible.
+    type: int
+  policy:
+    description:
+      - The maintenance policy (C(cloudmaint_policy)), merged onto the collection's defaults and validated; a typo
+        fails with the path of the bad key. See C(docs/policy.md).
+    type: dict
+    default: {}
+  importance:
+    description: Importance of the campaign, as for M(cloudmaint.openstack.host_drain).
+    type: str
+    choices: [high, medium, low]
+    default: medium
+  max_batch:
+    description: Most hosts drained at once. Omitted, as many as the room allows.
+    type: int
+  max_incoming:
+    description: Most migrations into one host within a batch. Omitted, no limit.
+    type: int
+  max_outgoing:
+    description:
+      - Most migrations out of one host within a batch. A host with more servers to move is left out of the plan
+        (RV(blocked_hosts)). Omitted, no limit.
+    type: int
+  zones:
+    description:
+      - O(mode=campaign) only. C(parallel) drains the zones side by side (the n-th batch of every zone together),
+        C(serial) finishes one zone before the next.
+    type: str
+    choices: [parallel, serial]
+    default: parallel
+  allow_extra_moves:
+    description:
+      - Whether a plan in which some servers move twice is acceptable. When false and the plan needs extra moves,
+        the module fails saying which servers and why.
+    type: bool
+    default: true
+notes:
+  - The connection options O(wait) and O(timeout) have no effect; the module waits for nothing.
+'''
+
+EXAMPLES = r'''
+- name: Plan the patch campaign of every hypervisor
+  cloudmaint.openstack.maintenance_plan:
+    cloud: sandbox
+    hosts: "{{ groups['hypervisors'] }}"
+    policy: "{{ cloudmaint_policy | default({}) }}"
+    importance: medium
+    max_batch: 2
+  register: plan
+
+- name: Drain each host onto the planned destinations
+  cloudmaint.openstack.host_drain:
+    cloud: sandbox
+    host: "{{ item }}"
+    destinations: "{{ plan.destinations_by_host[item] | default({}) }}"
+  loop: "{{ plan.batches | flatten }}"
+
+- name: Which two hosts could be emptied, without any server moving twice
+  cloudmaint.openstack.maintenance_plan:
+    cloud: sandbox
+    mode: consolidation
+    hosts: [hv01, hv02, hv03, hv04, hv05, hv06]
+    count: 2
+    allow_extra_moves: false
+  register: consolidation
+'''
+
+RETURN = r'''
+mode:
+  description: C(campaign) or C(consolidation).
+  returned: always
+  type: str
+batches:
+  description: The hosts to drain, batch by batch, in order.
+  returned: always
+  type: list
+  elements: list
+  sample: [["hv01", "hv04"], ["hv02", "hv05"], ["hv03", "hv06"]]
+destinations:
+  description:
+    - Server id to the host the server goes to when the host it is on now is drained (its first move), for
+      M(cloudmaint.openstack.host_drain)'s O(cloudmaint.openstack.host_drain#module:destinations).
+  returned: always
+  type: dict
+  sample: {"7b3f1aeb-2c64-4fda-84e3-c0708132f123": "hv02"}
+destinations_by_host:
+  description:
+    - Per drained host, server id to destination of the servers leaving it in its batch. Exact also when a server
+      moves twice (the drain of each host gets its own leg).
+  returned: always
+  type: dict
+  sample: {"hv01": {"7b3f1aeb-2c64-4fda-84e3-c0708132f123": "hv02"}}
+moves:
+  description: Every migration, in batch order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    server:
+      description: Server id.
+      type: str
+    name:
+      description: Server name.
+      type: str
+    from:
+      description: Source host.
+      type: str
+    to:
+      description: Destination host.
+      type: str
+    batch:
+      description: Index in RV(batches) of the batch in which the move happens.
+      type: int
+    action:
+      description: C(live_migrate) or C(cold_migrate).
+      type: str
+    zone:
+      description: Availability zone.
+      type: str
+    ram_mb:
+      description: RAM of the server's flavor, MiB.
+      type: int
+    vcpus:
+      description: vCPUs of the server's flavor.
+      type: int
+    disk_gb:
+      description: Disk the server allocates, GiB.
+      type: int
+    extra:
+      description: This move is not the server's last (it moves again later).
+      type: bool
+    affinity_group:
+      description: The hard affinity group the server moves with, or null.
+      type: str
+extra_moves:
+  description: Moves beyond one per server.
+  returned: always
+  type: int
+blocked_hosts:
+  description: Hosts left out of the plan (campaign) or that cannot be emptied (consolidation), with the reason.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"host": "hv06", "reason": "compute service is down: its 5 servers to move cannot be migrated"}]
+unmovable:
+  description: Servers that fit nowhere, with the host they are on and why.
+  returned: always
+  type: list
+  elements: dict
+problems:
+  description: Human-readable lines, one per blocked host, server that moves twice or shortfall.
+  returned: always
+  type: list
+  elements: str
+empty_hosts:
+  description: O(mode=consolidation) only, the hosts empty at the end (including those empty already).
+  returned: when O(mode=consolidation)
+  type: list
+  elements: str
+stats:
+  description: Counts (hosts, batches, servers moved, moves, extra moves, servers staying, by action).
+  returned: always
+  type: dict
+hosts:
+  description:
+    - Per host of O(hosts), its zone, batch (index or null), compute service state, free RAM before, the servers on it
+      with their action and destination, and counts of moves out and in.
+  returned: always
+  type: dict
+  sample: {"hv01": {"zone": "az1", "batch": 0, "state": "up", "status": "enabled", "free_ram_mb": 30720,
+           "moves_out": 4, "moves_in": 0, "blocked": null,
+           "servers": [{"id": "7b3f1aeb-2c64-4fda-84e3-c0708132f123", "name": "etl-01", "status": "ACTIVE",
+                        "sla_class": "cattle", "action": "live_migrate", "to": "hv02", "ram_mb": 2048,
+                        "downtime_limit_ms": 30000, "notice_s": 0, "completion_timeout_s": 20,
+                        "reason": "SLA class cattle: live_migrate, fallbacks cold_migrate, stop"}]}}
+snapshot:
+  description:
+    - What the snapshot cost, when it was taken and its warnings. C(request_count) counts the API requests,
+      C(http_requests) everything sent over the wire (token and version discovery included).
+  returned: always
+  type: dict
+  sample: {"fetched_at": "2026-11-21T14:02:11Z", "request_count": 11, "http_requests": 14, "fetch_s": 0.41,
+           "requests_by_service": {"compute": 7, "identity": 1, "placement": 3}, "warnings": []}
+timing:
+  description: Seconds spent fetching the snapshot (authentication included), and planning and checking the plan.
+  returned: always
+  type: dict
+  sample: {"snapshot_s": 0.45, "plan_s": 0.003}
+'''
+
+import time
+
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.cloud_snapshot import (
+    SnapshotError,
+    fetch_snapshot,
+)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
+    MaintenanceModule,
+)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.plan_check import check_plan
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.planner import (
+    plan_campaign,
+    plan_consolidation,
+)
+
+MODES = ('campaign', 'consolidation')
+
+
+def unknown_hosts(snapshot, hosts):
+    """The names in ``hosts`` that are not compute hosts of the snapshot, in the order given."""
+    known = snapshot.get('hypervisors') or {}
+    return [name for name in hosts if name not in known]
+
+
+def policy_view(record):
+    """A snapshot server record as the plain dict Policy.resolve reads."""
+    return {'id': record.get('id'), 'name': record.get('name'), 'project_id': record.get('project_id'),
+            'project_name': record.get('project_name'), 'status': record.get('status'),
+            'task_state': record.get('task_state'), 'metadata': record.get('metadata') or {}}
+
+
+def resolve_decisions(snapshot, policy, importance, hosts):
+    """Server id -> Decision, for every server on one of ``hosts``."""
+    wanted = set(hosts)
+    decisions = {}
+    for sid, record in sorted((snapshot.get('servers') or {}).items()):
+        if record.get('host') in wanted:
+            decisions[sid] = policy.resolve(policy_view(record), importance)
+    return decisions
+
+
+def make_plan(snapshot, params, actions):
+    """(plan, violations): the planner's plan for the module's options and check_plan's verdict on it."""
+    limits = dict(max_batch=params.get('max_batch'), max_incoming=params.get('max_incoming'),
+                  max_outgoing=params.get('max_outgoing'))
+    hosts = list(params['hosts'])
+    if params.get('mode', 'campaign') == 'consolidation':
+        plan = plan_consolidation(snapshot, count=params.get('count'), hosts=hosts, actions=actions, **limits)
+        plan['mode'] = 'consolidation'
+        violations = check_plan(snapshot, dict(plan, mode='consolidate'), hosts=hosts, actions=actions, **limits)
+    else:
+        plan = plan_campaign(snapshot, hosts, actions=actions, zones=params.get('zones') or 'parallel', **limits)
+        violations = check_plan(snapshot, plan, hosts=hosts, actions=actions, **limits)
+    return plan, violations
+
+
+def destinations(moves):
+    """(server id -> destination of its first move, host -> {server id -> destination off that host})."""
+    first = {}
+    by_host = {}
+    for move in sorted(moves, key=lambda m: m['batch']):
+        first.setdefault(move['server'], move['to'])
+        by_host.setdefault(move['from'], {})[move['server']] = move['to']
+    return first, by_host
+
+
+def _free_ram(hypervisor):
+    memory = (hypervisor.get('capacity') or {}).get('MEMORY_MB')
+    return memory.get('free') if memory else None
+
+
+def _server_entry(record, decision, first_dest):
+    lm = decision.live_migration or {}
+    return {'id': record.get('id'), 'name': record.get('name'), 'status': record.get('status'),
+            'sla_class': decision.sla_class, 'action': decision.action,
+            'to': first_dest.get(record.get('id'), record.get('host')),
+            'ram_mb': int((record.get('flavor') or {}).get('ram') or 0),
+            'downtime_limit_ms': decision.downtime_limit_ms,
+            'notice_s': int((decision.notice or {}).get('period_s') or 0),
+            'completion_timeout_s': lm.get('completion_timeout_s'),
+            'reason': decision.reason}
+
+
+def host_summaries(snapshot, hosts, plan, decisions):
+    """Per host of ``hosts``: zone, batch, service, free RAM, its servers and their fate, moves out and in."""
+    batch_of = {name: i for i, batch in enumerate(plan.get('batches') or []) for name in batch}
+    blocked = {b['host']: b['reason'] for b in plan.get('blocked_hosts') or []}
+    first_dest, _by_host = destinations(plan.get('moves') or [])
+    moves_out, moves_in = {}, {}
+    for move in plan.get('moves') or []:
+        moves_out[move['from']] = moves_out.get(move['from'], 0) + 1
+        moves_in[move['to']] = moves_in.get(move['to'], 0) + 1
+    servers = snapshot.get('servers') or {}
+    summaries = {}
+    for name in hosts:
+        hyp = (snapshot.get('hypervisors') or {}).get(name) or {}
+        entries = [_server_entry(servers[sid], decisions[sid], first_dest)
+                   for sid in hyp.get('servers') or () if sid in decisions]
+        entries.sort(key=lambda e: (e['name'] or '', e['id']))
+        summaries[name] = {'zone': hyp.get('zone'), 'batch': batch_of.get(name), 'state': hyp.get('state'),
+                           'status': hyp.get('status'), 'free_ram_mb': _free_ram(hyp),
+                           'moves_out': moves_out.get(name, 0), 'moves_in': moves_in.get(name, 0),
+                           'blocked': blocked.get(name), 'servers': entries}
+    return summaries
+
+
+def option_problems(params):
+    """Messages for option values the argument spec cannot catch."""
+    problems = []
+    for key in ('max_batch', 'max_incoming', 'max_outgoing'):
+        if params.get(key) is not None and params[key] < 1:
+            problems.append('%s must be 1 or more, got %d' % (key, params[key]))
+    if params.get('count') is not None:
+        if params.get('mode') != 'consolidation':
+            problems.append('count applies to mode=consolidation only')
+        elif params['count'] < 0:
+            problems.append('count must be 0 or more, got %d' % params['count'])
+    if not params.get('hosts'):
+        problems.append('hosts must name at least one compute host')
+    return problems
+
+
+def extra_moves_message(plan):
+    lines = [p for p in plan.get('problems') or () if ' moves ' in p and ' times: ' in p]
+    return ('the plan needs %d extra moves, servers that move more than once (allow_extra_moves=false):\n%s'
+            % (plan.get('extra_moves', 0), '\n'.join(lines)))
+
+
+class MaintenancePlanModule(MaintenanceModule):
+    argument_spec = dict(
+        hosts=dict(type='list', elements='str', required=True),
+        mode=dict(type='str', default='campaign', choices=list(MODES)),
+        count=dict(type='int'),
+        policy=dict(type='dict', default={}),
+        importance=dict(type='str', default='medium', choices=['high', 'medium', 'low']),
+        max_batch=dict(type='int'),
+        max_incoming=dict(type='int'),
+        max_outgoing=dict(type='int'),
+        zones=dict(type='str', default='parallel', choices=['parallel', 'serial']),
+        allow_extra_moves=dict(type='bool', default=True),
+    )
+    module_kwargs = dict(supports_check_mode=True)
+
+    def run(self):
+        p = self.params
+        problems = option_problems(p)
+        if problems:
+            self.fail('; '.join(problems))
+        policy = self.load_policy(p['policy'])
+        started = time.monotonic()
+        try:
+            snapshot = fetch_snapshot(self.conn)
+        except SnapshotError as exc:
+            self.fail('cloud snapshot: %s' % exc)
+        fetched = time.monotonic()
+        unknown = unknown_hosts(snapshot, p['hosts'])
+        if unknown:
+            self.fail('unknown host(s): %s (compute hosts: %s)'
+                      % (', '.join(unknown), ', '.join(sorted(snapshot['hypervisors']))))
+        decisions = resolve_decisions(snapshot, policy, p['importance'], p['hosts'])
+        actions = {sid: d.action for sid, d in decisions.items()}
+        plan, violations = make_plan(snapshot, p, actions)
+        planned = time.monotonic()
+        if violations:
+            self.fail('the planner made a plan that breaks %d rule(s); this is a bug, please report it:\n%s'
+                      % (len(violations), '\n'.join(violations)), violations=violations, plan=plan)
+        if plan['extra_moves'] and not p['allow_extra_moves']:
+            self.fail(extra_moves_message(plan), **plan)
+        first, by_host = destinations(plan['moves'])
+        result = dict(plan, destinations=first, destinations_by_host=by_host,
+                      hosts=host_summaries(snapshot, p['hosts'], plan, decisions))
+        result['snapshot'] = {'fetched_at': snapshot['fetched_at'], 'request_count': snapshot['request_count'],
+                              'http_requests': snapshot['http_requests'],
+                              'requests_by_service': snapshot['requests_by_service'],
+                              'fetch_s': snapshot['timing']['fetch_s'], 'warnings': snapshot['warnings']}
+        result['timing'] = {'snapshot_s': round(fetched - started, 3), 'plan_s': round(planned - fetched, 3)}
+        for warning in snapshot['warnings']:
+            self.warn(warning)
+        return result
+
+
+def main():
+    MaintenancePlanModule()()
+
+
+if __name__ == '__main__':
+    main()
