@@ -154,8 +154,8 @@ POLICY = {'sla_key': 'sla', 'classes': {
 
 # ---- the module ---------------------------------------------------------------------------------
 
-def test_event_arrives_signed_and_in_the_metadata_then_is_cleared(conn, cloud_env, tmp_path, vms,
-                                                                   receiver):
+def test_event_arrives_signed_and_in_the_metadata_then_is_cleared(
+        conn, cloud_env, tmp_path, vms, receiver):
     srv = boot(conn, vms, {'notified': {'sla': 'pets', NOTIFY_KEY: receiver.base + '/ok/web-shop'}})
     sid = srv['notified']['id']
     posted_at = time.time()
@@ -179,8 +179,8 @@ def test_event_arrives_signed_and_in_the_metadata_then_is_cleared(conn, cloud_en
     assert signed_by(SECRET, done) and done['payload']['event']['id'] == event['id']
 
 
-def test_acknowledgement_cuts_the_wait_short_and_servers_wait_in_parallel(conn, cloud_env, tmp_path,
-                                                                           vms, receiver):
+def test_acknowledgement_cuts_the_wait_short_and_servers_wait_in_parallel(
+        conn, cloud_env, tmp_path, vms, receiver):
     """A pets server (60 s notice) whose owner acknowledges 2 s after the webhook, and a cattle
     server (8 s notice) nobody answers, in one wait: over at about 8 s, not 60 or 68."""
     srv = boot(conn, vms, {
@@ -204,8 +204,8 @@ def test_acknowledgement_cuts_the_wait_short_and_servers_wait_in_parallel(conn, 
     assert entries[silent]['waited_s'] >= 7
 
 
-def test_owner_url_outside_the_allow_list_is_refused_and_never_called(conn, cloud_env, tmp_path, vms,
-                                                                        receiver):
+def test_owner_url_outside_the_allow_list_is_refused_and_never_called(
+        conn, cloud_env, tmp_path, vms, receiver):
     outside = Receiver(conn, address='127.0.0.2')
     try:
         srv = boot(conn, vms, {'outside': {'sla': 'pets', NOTIFY_KEY: outside.base + '/ok/web-shop'}})
@@ -245,8 +245,8 @@ def test_failing_receiver_is_retried_and_does_not_hold_the_action_past_the_notic
 
 # ---- in the drain, as a campaign runs it --------------------------------------------------------
 
-def test_drain_playbook_gives_notice_before_moving_and_clears_it_after(conn, cloud_env, tmp_path, vms,
-                                                                        receiver):
+def test_drain_playbook_gives_notice_before_moving_and_clears_it_after(
+        conn, cloud_env, tmp_path, vms, receiver):
     """playbooks/drain.yml on hv03 with the sandbox's inventory and policy (pets: 10 s notice):
     the owner hears before the migration starts, the move waits for the acknowledgement or the
     notice's end, and once the server has moved its event is gone and a done event posted."""

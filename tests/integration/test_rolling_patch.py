@@ -256,7 +256,7 @@ def test_killed_campaign_resumes_without_moving_a_server_twice(conn, cloud_env, 
     since = utcnow() - datetime.timedelta(seconds=2)
     # Probes that either host's drain has to live-migrate (the plan picks which host goes first),
     # a few seconds each.
-    probes = [boot_in_az2(servers, host) for host in PAIR for _ in range(2)]
+    probes = [boot_in_az2(servers, host) for host in PAIR for _copy in range(2)]
     before = servers_on_pair(conn)
     assert all(p.id in before for p in probes)
     argv = campaign_argv(campaign, tmp_path)
