@@ -11,7 +11,7 @@ SANITY_PYTHON ?= 3.11
 SANITY_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sanity lint units sandbox sandbox-down integration molecule demo test clean
+.PHONY: help venv sanity lint units sandbox sandbox-down integration molecule demo test clean bench bench-planner bench-campaign
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -72,3 +72,13 @@ test: sanity lint units integration molecule ## Everything CI runs: sanity, lint
 
 clean: ## Remove build and test output (keeps .venv)
 	rm -rf .build tests/output .pytest_cache
+
+BENCH_SIZES ?= 100x2000,1000x20000
+bench: venv ## Inventory at scale on a generated fleet, ours vs openstack.cloud (BENCH_SIZES=100x2000,...)
+	$(BIN)/python bench/inventory.py --sizes $(BENCH_SIZES) $(BENCH_ARGS)
+
+bench-planner: venv ## The campaign planner on 1,000 hosts / 20,000 servers, against a scheduler-like baseline
+	$(BIN)/python bench/planner.py
+
+bench-campaign: venv sandbox ## Rolling patch of the whole sandbox, ours vs a host-evacuate-live baseline (~25 min)
+	$(SANDBOX_ENV) $(BIN)/python bench/campaign.py

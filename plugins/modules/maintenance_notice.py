@@ -393,6 +393,15 @@ class NoticeRun(object):
         for server in servers:
             metadata = server.get('metadata') or {}
             entry = self._entry(server)
+            record, _note = cm.parse(metadata)
+            if self.campaign and record is not None and record.campaign == self.campaign \
+                    and record.origin_host == server.get(HOST_KEY):
+                # The drain of this campaign has acted on it here already (a re-run): what the policy
+                # says now, for the server as the drain left it, is not what the owner was told:
+                # its notice stays as it is until the campaign is done with it.
+                entry['skipped'] = 'already handled by campaign %s (%s)' % (self.campaign, record.state)
+                entries.append(entry)
+                continue
             decision = policy.resolve(policy_view(server), IMPORTANCE)
             entry['sla_class'] = decision.sla_class
             entry['policy_action'] = decision.action

@@ -15,6 +15,7 @@ import pytest
 
 from fake_nova import HOST, TASK, FakeNova  # pylint: disable=import-error
 
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import notice as n
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.policy import Policy
 from ansible_collections.cloudmaint.openstack.plugins.modules import maintenance_notice as mn
@@ -1039,3 +1040,26 @@ def test_usable_campaign_identifiers(campaign):
 ])
 def test_unusable_campaign_identifiers_are_named(campaign, says):
     assert says in n.campaign_problem(campaign)
+
+
+def test_engine_rerun_after_the_drain_acted_keeps_the_notice_of_servers_it_left_in_place():
+    """The drain stopped pets-1 on hv1 (its record names hv1) and moved cattle-1 to hv2 (record
+    names hv1): a re-run on hv1 must not replace pets-1's notice with one for what the policy says
+    about a stopped server; a server the campaign moved here from elsewhere gets a notice."""
+    nova = cloud()
+    first, clock = engine(nova)
+    entries = post(first, nova)
+    first.finish_webhooks()
+    told = by_name(entries)['pets-1']['event']
+    nova.servers['srv-pets-1']['status'] = 'SHUTOFF'
+    nova.servers['srv-pets-1']['metadata'].update(cm.record('stop', 'hv1', 'c1', clock.utcnow()))
+    nova.add_server('moved-here', 'hv1', metadata=dict(cm.record('live_migrate', 'hv2', 'c1', clock.utcnow()),
+                                                        sla='pets'))
+    hooks = Hooks()
+    again, _clock = engine(nova, hooks, clock=clock)
+    got = by_name(post(again, nova))
+    again.finish_webhooks()
+    assert got['pets-1']['skipped'].startswith('already handled by campaign c1')
+    assert n.decode_event(nova.servers['srv-pets-1']['metadata']['cloudmaint:event'])[0] == told
+    assert got['moved-here']['notified']['metadata'] == 'posted'
+    assert got['cattle-1']['notified']['metadata'] == 'unchanged'
