@@ -11,7 +11,7 @@ SANITY_PYTHON ?= 3.11
 SANITY_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sanity lint units sandbox sandbox-down integration molecule demo test clean bench bench-planner bench-campaign
+.PHONY: help venv sanity lint units sandbox sandbox-down integration molecule demo test clean bench bench-planner bench-campaign render-check
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -68,7 +68,12 @@ molecule: venv sandbox ## Molecule scenarios (delegated driver, local connection
 demo: venv sandbox ## Set everything up and run rolling_patch.yml against the sandbox cloud
 	$(SANDBOX_ENV) $(BIN)/ansible-playbook -i sandbox/inventory playbooks/rolling_patch.yml
 
-test: sanity lint units integration molecule ## Everything CI runs: sanity, lint, units, integration, molecule
+render-check: venv ## Render the campaign HTML report in headless Chromium (installs Debian's chromium as root)
+	command -v chromium >/dev/null || { test "$$(id -u)" -eq 0 && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	scripts/render-check.sh
+
+test: sanity lint units render-check integration molecule ## Everything CI runs: sanity, lint, units, HTML render, integration, molecule
 
 clean: ## Remove build and test output (keeps .venv)
 	rm -rf .build tests/output .pytest_cache
