@@ -64,10 +64,12 @@ def campaign_summary(report):
             if server.get('outcome') == 'failed':
                 failures.append(server.get('name'))
         restored = sum(1 for s in info.get('restore') or [] if s.get('outcome') == 'done')
-        lines.append('%s: %s; %d servers (%s); restored %d; failures: %s' % (
+        refused = info.get('planned_destinations_refused') or 0
+        lines.append('%s: %s; %d servers (%s); restored %d; failures: %s%s' % (
             host, state, len(info.get('servers') or []),
             ', '.join('%s %d' % kv for kv in sorted(actions.items())) or 'none', restored,
-            ', '.join(failures) or 'none'))
+            ', '.join(failures) or 'none',
+            '; planned destination refused by the scheduler for %d' % refused if refused else ''))
         for server in info.get('servers') or []:
             lines.append('  %-16s %-14s %-9s %s -> %s %ss%s' % (
                 server.get('name'), server.get('action'), server.get('outcome'),

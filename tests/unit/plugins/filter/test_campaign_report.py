@@ -254,3 +254,13 @@ def test_plan_summary_shows_the_plans_batches_and_planned_destinations():
     assert lines[0] == '3 hosts in 2 batches, 1 extra moves: hv2 | hv1, hv4'
     assert lines[2].split()[:6] == ['web-1', 'cattle', 'live_migrate', 'planned', '->', 'hv2']
     assert lines[3].split()[5] == 'hv3'      # not in the plan: the scheduler's likely choice
+
+
+def test_summary_counts_planned_destinations_the_scheduler_refused():
+    drain = copy.deepcopy(DRAIN_HV1)
+    drain['servers'][0]['destination_fallback'] = True
+    report = _report()
+    report['hosts']['hv1'] = host_report(dict(HOSTVARS_HV1, cloudmaint_drain_result=drain))
+    assert report['hosts']['hv1']['planned_destinations_refused'] == 1
+    assert campaign_summary(report)[1].endswith('; planned destination refused by the scheduler for 1')
+    assert not campaign_summary(_report())[1].endswith('for 1')
