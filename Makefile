@@ -11,7 +11,7 @@ SANITY_PYTHON ?= 3.11
 SANITY_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sanity lint units sandbox sandbox-down integration molecule demo test clean bench bench-planner bench-campaign render-check
+.PHONY: help venv sanity lint units sandbox sandbox-down integration molecule demo test clean bench bench-planner bench-campaign render-check test-faults
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ molecule: venv sandbox ## Molecule scenarios (delegated driver, local connection
 
 demo: venv sandbox ## Set everything up and run rolling_patch.yml against the sandbox cloud
 	$(SANDBOX_ENV) $(BIN)/ansible-playbook -i sandbox/inventory playbooks/rolling_patch.yml
+
+test-faults: venv sandbox ## Only the fault-injection suite (tests/integration/test_faults.py) against the sandbox
+	$(SANDBOX_ENV) $(BIN)/python -m pytest tests/integration/test_faults.py -p no:cacheprovider $(PYTEST_ARGS)
 
 render-check: venv ## Render the campaign HTML report in headless Chromium (installs Debian's chromium as root)
 	command -v chromium >/dev/null || { test "$$(id -u)" -eq 0 && apt-get update -qq && \

@@ -25,11 +25,18 @@ def main(argv=None):
     p.add_argument("--no-wait", action="store_true", help="return before the service reports")
     p = sub.add_parser("patch", help="install a newer hypervisor version (active after a reboot)")
     p.add_argument("host")
-    p = sub.add_parser("fault", help="inject a fault on a host")
+    p = sub.add_parser("fault", help="inject a fault on a host (api-error: on an API service)")
     p.add_argument("kind", choices=sorted(list(cloud.FAULTS) + [
-        "bandwidth", "clear", "service-down", "service-up"]))
-    p.add_argument("host")
-    p.add_argument("value", nargs="?", help="for bandwidth: MiB/s")
+        "api-error", "api-clear", "bandwidth", "clear", "service-down", "service-up"]))
+    p.add_argument("host", help="the host; for api-error and api-clear the service (nova)")
+    p.add_argument("value", nargs="?",
+                   help="for bandwidth: MiB/s; for api-error: the HTTP status (default 503)")
+    p.add_argument("--count", type=int, help="api-error: the next COUNT requests only")
+    p.add_argument("--seconds", type=float, help="api-error: for SECONDS from now")
+    p.add_argument("--delay", type=float, help="api-error: answer DELAY seconds late instead")
+    p.add_argument("--method", action="append", help="api-error: only this method (repeatable)")
+    p.add_argument("--path", action="append",
+                   help="api-error: only paths starting so, e.g. /v2.1/servers (repeatable)")
     sub.add_parser("reset", help="stop everything and wipe the sandbox's data (keeps the venv)")
     args = parser.parse_args(argv)
 
@@ -47,6 +54,10 @@ def main(argv=None):
             cloud.patch(args.host)
         elif args.command == "reboot":
             cloud.reboot(args.host, args.seconds, wait=not args.no_wait)
+        elif args.command == "fault" and args.kind in ("api-error", "api-clear"):
+            cloud.api_fault(args.kind, args.host, args.value, count=args.count,
+                            seconds=args.seconds, delay_s=args.delay, methods=args.method,
+                            paths=args.path)
         elif args.command == "fault":
             if args.kind == "bandwidth" and args.value is None:
                 parser.error("fault bandwidth HOST MIBPS")

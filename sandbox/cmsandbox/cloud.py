@@ -195,6 +195,21 @@ def fault(kind, host, value=None):
     log("%s faults: %s" % (host, current or "none"))
 
 
+def api_fault(kind, service, status=None, count=None, seconds=None, delay_s=None, methods=None,
+              paths=None):
+    """Arms (api-error) or clears (api-clear) an API fault; see cmsandbox/api_faults.py."""
+    from cmsandbox import api_faults
+    if service not in ("nova",):
+        raise SystemExit("api faults are wired into: nova (got %r)" % service)
+    if kind == "api-clear":
+        api_faults.clear(service)
+        log("%s API faults cleared" % service)
+        return
+    fault = api_faults.arm(service, int(status or 503), count=count, seconds=seconds,
+                           delay_s=delay_s, methods=methods, paths=paths)
+    log("%s API fault armed: %s" % (service, fault))
+
+
 def status():
     """Which processes run, their memory, the physics, and what Nova says of each host."""
     from cmsandbox.physics import DEFAULT_PHYSICS
@@ -219,6 +234,9 @@ def status():
                 armed = json.load(handle)
             if armed:
                 print("faults armed on %s: %s" % (host, armed))
+    from cmsandbox import api_faults
+    if api_faults.armed():
+        print("API faults armed: %s" % api_faults.armed())
     if "api-nova" in names:
         try:
             conn = bootstrap.admin_connection()

@@ -25,7 +25,9 @@ def glance():
 
 
 def nova():
-    return _load("nova.wsgi.osapi_compute")
+    # `cloudctl fault api-error nova ...` (cmsandbox/api_faults.py); no faults file, no effect.
+    from cmsandbox import api_faults
+    return api_faults.wrap("nova", _load("nova.wsgi.osapi_compute"))
 
 
 def network():

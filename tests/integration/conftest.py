@@ -20,6 +20,7 @@ HOSTS = ["hv%02d" % i for i in range(1, 7)]
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a minute against the sandbox")
+    config.addinivalue_line("markers", "faults: injects faults into the sandbox (hv01-hv03 only)")
 
 
 @pytest.fixture(scope="session")
