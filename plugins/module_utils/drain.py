@@ -7,6 +7,9 @@
 The plan (what happens to each server and why) is computed before anything changes and is the
 whole answer in check mode. Progress is written to each server's metadata before it is acted
 on, so a later run, from any controller, resumes instead of starting over.
+
+The host's compute service is watched while the drain runs: once it is down (or forced down)
+nothing more is started and nothing more is waited for.
 """
 
 from __future__ import annotations
@@ -31,6 +34,12 @@ SATISFIED = {
     'shelved': ('SHELVED', 'SHELVED_OFFLOADED'),
     'suspended': ('SUSPENDED',),
 }
+SERVICE_CHECK_S = 10
+SERVICE_DOWN = 'compute service down'
+
+
+class ServiceDown(Exception):
+    """The drained host's compute service is down: raised to stop starting and waiting."""
 
 
 def disabled_reason(campaign, text=None):
@@ -83,7 +92,8 @@ class HostDrain(object):
 
     def __init__(self, nova, waiter, policy, host, campaign, importance='medium', reason=None,
                  destinations=None, max_parallel=None, max_parallel_per_host=None,
-                 action_timeout=1800, check_mode=False, now=_utcnow):
+                 action_timeout=1800, timeout_slack=None, check_mode=False, now=_utcnow,
+                 service_check_s=SERVICE_CHECK_S):
         self.nova = nova
         self.waiter = waiter
         self.policy = policy
@@ -95,15 +105,52 @@ class HostDrain(object):
         self.max_parallel = max_parallel
         self.max_parallel_per_host = max_parallel_per_host
         self.action_timeout = action_timeout
+        self.timeout_slack = timeout_slack
         self.check_mode = check_mode
         self.now = now
         self.changed = False
         self._lock = threading.Lock()
+        self.service_check_s = service_check_s
+        self.service_down = None       # the service as Nova reported it down
+        self._service_checked = None
+        self._service_lock = threading.Lock()
+        # What actions wait with: every pause also looks (at most every service_check_s) at
+        # the compute service, and ends the wait if it is down.
+        self.watch = sa.Waiter(waiter.poll_s, waiter.clock, self._pause)
 
     # -- the compute service -------------------------------------------------------------
 
     def service(self):
         return self.nova.known_compute_service(self.host)
+
+    def host_down(self):
+        """Whether the compute service is down or forced down. One request per
+        ``service_check_s`` at most, whichever worker thread asks; once down, down for good."""
+        with self._service_lock:
+            now = self.waiter.clock()
+            last = self._service_checked
+            if self.service_down is None and (last is None or now - last >= self.service_check_s):
+                self._service_checked = now
+                service = self.nova.compute_service(self.host) or {}
+                if service.get('state') == 'down' or service.get('forced_down'):
+                    self.service_down = service
+            return self.service_down is not None
+
+    def _ensure_up(self):
+        if self.host_down():
+            raise ServiceDown(self.host)
+
+    def _pause(self, seconds):
+        self.waiter.sleep(seconds)
+        self._ensure_up()
+
+    def outage_message(self, entries):
+        stuck = [e['name'] or e['id'] for e in entries if e.get('service_down')]
+        how = 'forced down' if self.service_down.get('forced_down') else 'state %s' % (
+            self.service_down.get('state'))
+        return ('compute service of %s went down during the drain; still on it: %s (%s; nothing '
+                'more was started, migrations under way are left to Nova)'
+                % (self.host, ', '.join(stuck) or 'none', how))
 
     def set_enabled(self, enabled):
         service = self.service()
@@ -168,41 +215,49 @@ class HostDrain(object):
                              prior_status=server.get('status'))
         self.nova.set_metadata(server['id'], metadata)
 
+    def timeout_for(self, decision):
+        """How long one server's action may take: its class's completion timeout plus the
+        slack, or ``action_timeout`` when no slack was given."""
+        if self.timeout_slack is None:
+            return self.action_timeout
+        return (decision.live_migration.get('completion_timeout_s') or 0) + self.timeout_slack
+
     def _do(self, action, server, entry, decision, live_slots):
         destination = entry.get('requested_destination')
+        timeout = self.timeout_for(decision)
         if action == 'live_migrate':
             with live_slots:
-                attempt = sa.live_migrate(self.nova, self.waiter, server, destination,
-                                          completion=decision.live_migration,
-                                          timeout=self.action_timeout)
+                # The slot may have taken long to come: the host may be down by now.
+                self._ensure_up()
+                attempt = sa.live_migrate(self.nova, self.watch, server, destination,
+                                          completion=decision.live_migration, timeout=timeout)
                 refused = attempt.get('refused') or (
                     attempt.get('migration_status') == 'error' and not attempt.get('transferred'))
                 if not attempt.ok and destination and refused:
                     # The operator's choice was refused (at once, or by the scheduler or the
                     # pre-checks before any memory moved): let the scheduler choose.
-                    retry = sa.live_migrate(self.nova, self.waiter, server, None,
-                                            completion=decision.live_migration,
-                                            timeout=self.action_timeout)
+                    self._ensure_up()
+                    retry = sa.live_migrate(self.nova, self.watch, server, None,
+                                            completion=decision.live_migration, timeout=timeout)
                     retry['destination_fallback'] = True
                     retry['refused_destination'] = {'host': destination,
                                                     'error': attempt.get('detail')}
                     attempt = retry
             return attempt
         if action == 'cold_migrate':
-            attempt = sa.cold_migrate(self.nova, self.waiter, server, destination,
-                                      timeout=self.action_timeout)
+            attempt = sa.cold_migrate(self.nova, self.watch, server, destination, timeout=timeout)
             # Nova accepts a cold migration to a host it then refuses (202, the conductor's
             # scheduler check fails): the migration ends in error before it has a destination.
             refused = attempt.get('refused') or (
                 attempt.get('migration_status') == 'error' and not attempt.get('destination'))
             if not attempt.ok and destination and refused:
-                retry = sa.cold_migrate(self.nova, self.waiter, server, None,
-                                        timeout=self.action_timeout)
+                self._ensure_up()
+                retry = sa.cold_migrate(self.nova, self.watch, server, None, timeout=timeout)
                 retry['destination_fallback'] = True
                 attempt = retry
             return attempt
         if action == 'shelve_partial':
-            attempt = sa.in_place(self.nova, self.waiter, server, 'shelve', self.action_timeout)
+            attempt = sa.in_place(self.nova, self.watch, server, 'shelve', timeout)
             attempt['action'] = action
             return attempt
         if action in ('stop', 'leave', 'rebuild'):
@@ -210,20 +265,20 @@ class HostDrain(object):
             if server.get('status') in ('PAUSED', 'SUSPENDED', 'SHUTOFF', 'SHELVED'):
                 return sa.Attempt(action, server).finish(
                     'done', 'kept as %s' % server.get('status'), changed=False)
-            attempt = sa.in_place(self.nova, self.waiter, server, 'stop', self.action_timeout)
+            attempt = sa.in_place(self.nova, self.watch, server, 'stop', timeout)
             attempt['action'] = action
             return attempt
         if action == 'suspend':
-            return sa.in_place(self.nova, self.waiter, server, 'suspend', self.action_timeout)
+            return sa.in_place(self.nova, self.watch, server, 'suspend', timeout)
         if action == 'delete':
-            return sa.delete(self.nova, self.waiter, server, self.action_timeout)
+            return sa.delete(self.nova, self.watch, server, timeout)
         return sa.Attempt(action, server).finish('failed', 'unknown action %r' % action)
 
     def _handle(self, entry, live_slots):
         decision = entry.pop('_decision')
         server = entry.pop('_server')
         attempts = []
-        for action in decision.chain:
+        for index, action in enumerate(decision.chain):
             fresh = self.nova.server(server['id'])
             if fresh is None:
                 attempts.append(sa.Attempt(action, server).finish('failed', 'server disappeared'))
@@ -231,20 +286,39 @@ class HostDrain(object):
             if fresh.get(sa.HOST_KEY) != self.host:
                 break
             server = fresh
+            recorded = False
             try:
+                self._ensure_up()
                 # Nova refuses metadata changes on a shelved server, which stays as it is
                 # (leave) and needs nothing at restore: no record then.
                 if action != 'delete' and server.get('status') != 'SHELVED':
                     self._record(server, action)
+                    recorded = True
                 attempt = self._do(action, server, entry, decision, live_slots)
+            except ServiceDown:
+                # Whatever was under way is left to Nova, which finishes it once the service is
+                # back; waiting longer here would only end in the action timeout.
+                attempt = sa.Attempt(action, server).finish('failed', SERVICE_DOWN,
+                                                            service_down=True, changed=recorded)
             except NovaError as exc:
-                attempt = sa.Attempt(action, server).finish('failed', exc.message,
-                                                            status_code=exc.status)
+                if exc.transient:
+                    attempt = sa.api_failure(sa.Attempt(action, server), exc)
+                else:
+                    attempt = sa.Attempt(action, server).finish('failed', exc.message,
+                                                                status_code=exc.status)
             attempts.append(attempt)
             if attempt.get('changed', True) and attempt['outcome']:
                 with self._lock:
                     self.changed = True
-            if attempt.ok or attempt.get('still_running'):
+            if attempt.ok or attempt.get('still_running') or attempt.get('service_down'):
+                break
+            if attempt.get('api_error'):
+                # The Compute API failed, Nova refused nothing: no reason to try a more
+                # disruptive action.
+                skipped = decision.chain[index + 1:]
+                if skipped:
+                    attempt['detail'] += '; not tried after this API failure: %s' % (
+                        ', '.join(skipped))
                 break
             if attempt.get('aborted') and decision.live_migration.get('on_timeout') == 'abort':
                 # on_timeout abort: the server stays where it is, fallbacks are not tried.
@@ -259,7 +333,7 @@ class HostDrain(object):
                          started=attempts[0]['started'], ended=final['ended'],
                          duration_s=round(final['ended'] - attempts[0]['started'], 3))
             for key in ('progress', 'force_completed', 'aborted', 'migration_id', 'path',
-                        'destination_fallback'):
+                        'destination_fallback', 'service_down', 'api_error'):
                 if key in final:
                     entry[key] = final[key]
             if not final.ok:
@@ -274,7 +348,11 @@ class HostDrain(object):
         def quiet():
             servers = self.nova.servers_on_host(self.host)
             return servers if not any(s.get(sa.TASK_KEY) for s in servers) else None
-        return self.waiter.until(quiet, timeout) or self.nova.servers_on_host(self.host)
+        try:
+            settled = self.watch.until(quiet, timeout)
+        except ServiceDown:
+            settled = None
+        return settled or self.nova.servers_on_host(self.host)
 
     def drain(self, hint_hosts=None, progress=None):
         servers = self.nova.servers_on_host(self.host)

@@ -44,8 +44,9 @@ class MaintenanceModule(CloudmaintModule):
                              errors=[{'path': path, 'error': msg} for path, msg in exc.errors])
 
     def action_timeout(self, policy, importance):
-        """How long one server's action may take: the longest completion timeout of the
-        policy for this importance, plus ``timeout`` for what follows it."""
+        """How long any server's action may take: the longest completion timeout of the
+        policy for this importance, plus ``timeout`` for what follows it. For waits on tasks
+        of unknown class; a server's own action waits its class's timeout plus ``timeout``."""
         entries = policy.data['live_migration'][importance].values()
         longest = max([e.get('completion_timeout_s', 0) for e in entries] or [0])
         return longest + self.params['timeout']
@@ -74,4 +75,4 @@ class MaintenanceModule(CloudmaintModule):
         try:
             super(MaintenanceModule, self).__call__()
         except NovaError as exc:
-            self.fail('Compute API: %s' % exc.message, details=exc.details)
+            self.fail('Compute API: %s' % exc, details=exc.details)

@@ -6,7 +6,8 @@
 
 Each call names the microversion whose behaviour it relies on (never "latest"), capped by what
 the cloud offers. Reads are retried with backoff on 5xx and connection errors; actions are
-retried only while Nova answers 409 because the server is busy with another task.
+retried here only while Nova answers 409 because the server is busy with another task. A 5xx or
+no answer to an action is retried by ``retry_action``, which first asks whether Nova did it anyway.
 """
 
 from __future__ import annotations
@@ -35,23 +36,44 @@ MV_HYPERVISORS = '2.87'
 
 READ_RETRIES = 4
 BUSY_RETRIES = 10
+# Seconds before each resend of an action that got a 5xx or no answer.
+ACTION_RETRY_DELAYS = (1, 2, 4)
+TRANSIENT = (0, 500, 502, 503, 504)   # 0: no answer (connection reset, timeout)
 
 
 class NovaError(Exception):
     """An error answer from the Compute API, with what an operator needs to act on it."""
 
-    def __init__(self, status, message, method='', url='', request_id=None):
-        super(NovaError, self).__init__('%s (HTTP %s)' % (message, status))
+    def __init__(self, status, message, method='', url='', request_id=None, attempts=1):
+        super(NovaError, self).__init__(message)
         self.status = status
         self.message = message
         self.method = method
         self.url = url
         self.request_id = request_id
+        self.attempts = attempts
+
+    def __str__(self):
+        where = ' '.join(p for p in (self.method, self.url) if p)
+        answer = 'HTTP %s' % self.status if self.status else 'no HTTP answer'
+        plural = '' if self.attempts == 1 else 's'
+        return '%s%s (%s, %d attempt%s)' % (where + ': ' if where else '', self.message, answer,
+                                            self.attempts, plural)
+
+    @property
+    def transient(self):
+        """An outage or overload (5xx, no answer), not Nova's verdict on the request."""
+        return self.status in TRANSIENT
+
+    @property
+    def busy(self):
+        """409 because the server is in the middle of another task: worth asking again."""
+        return self.status == 409 and 'task_state' in (self.message or '')
 
     @property
     def details(self):
         return {'status_code': self.status, 'method': self.method, 'url': self.url,
-                'request_id': self.request_id}
+                'request_id': self.request_id, 'attempts': self.attempts}
 
 
 def _message(response):
@@ -93,21 +115,23 @@ class NovaClient(object):
             try:
                 response = self.proxy.request(url, method, json=json, params=params,
                                               microversion=microversion, raise_exc=False)
-            except Exception as exc:  # connection reset, timeout: only reads are retried
+            except Exception as exc:  # connection reset, timeout: only reads are retried here
                 if method == 'GET' and attempt < READ_RETRIES:
                     self.sleep(min(2 ** attempt, 10))
                     continue
-                raise NovaError(0, 'no answer from the Compute API: %s' % exc, method, url)
+                raise NovaError(0, 'no answer from the Compute API: %s' % exc, method, url,
+                                attempts=attempt)
             status = response.status_code
             if status < 400:
                 return response
+            error = NovaError(status, _message(response), method, url,
+                              response.headers.get('x-openstack-request-id'), attempts=attempt)
+            # A 409 for another reason (vm_state error, locked) stays a 409 however long we wait.
             retryable = (method == 'GET' and status >= 500 and attempt < READ_RETRIES) or \
-                (retry_busy and status == 409 and attempt < BUSY_RETRIES)
-            if retryable:
-                self.sleep(min(2 ** attempt, 10) if status >= 500 else 3)
-                continue
-            raise NovaError(status, _message(response), method, url,
-                            response.headers.get('x-openstack-request-id'))
+                (retry_busy and error.busy and attempt < BUSY_RETRIES)
+            if not retryable:
+                raise error
+            self.sleep(min(2 ** attempt, 10) if status >= 500 else 3)
 
     def get_json(self, url, microversion, params=None):
         return self.request('GET', url, microversion, params=params).json()
@@ -269,6 +293,29 @@ class NovaClient(object):
     def update_service(self, service_id, body):
         return self.request('PUT', '/os-services/%s' % service_id, self.mv(MV_SERVICES),
                             json=body).json()['service']
+
+
+def retry_action(send, applied, sleep, delays=ACTION_RETRY_DELAYS):
+    """``send()``, sent again after a 5xx or no answer, ``len(delays)`` times at most.
+
+    An action may have been carried out although its answer was an error (a proxy timed out
+    while Nova went on, a 503 from a load balancer after the request passed): before each
+    resend ``applied()`` looks at the server, and if Nova is doing it the action counts as
+    accepted and None is returned instead of a response. The NovaError raised when every
+    attempt failed counts all of them.
+    """
+    sent = 0
+    for delay in tuple(delays) + (None,):
+        try:
+            return send()
+        except NovaError as exc:
+            sent += exc.attempts
+            if not exc.transient or delay is None:
+                exc.attempts = sent
+                raise
+        sleep(delay)
+        if applied():
+            return None
 
 
 def _looks_like_uuid(value):

@@ -7,13 +7,20 @@
 Every function returns an Attempt: what was asked, what happened, how long it took. Waits are
 on the migration record where there is one (a server shows its new host before its migration
 is ``completed``), and every wait is bounded.
+
+An action that got a 5xx or no answer is sent again (after checking that Nova is not doing it
+already); if it never gets through, the Attempt says ``api_error`` rather than ``refused``: the
+Compute API was unavailable, nothing was decided about the server.
 """
 
 from __future__ import annotations
 
 import time
 
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import (
+    NovaError,
+    retry_action,
+)
 
 HOST_KEY = 'OS-EXT-SRV-ATTR:host'
 TASK_KEY = 'OS-EXT-STS:task_state'
@@ -56,6 +63,10 @@ class Attempt(dict):
     @property
     def ok(self):
         return self['outcome'] == 'done'
+
+
+def api_failure(attempt, exc):
+    return attempt.finish('failed', str(exc), status_code=exc.status, api_error=True)
 
 
 class Waiter(object):
@@ -120,9 +131,16 @@ def in_place(nova, waiter, server, action, timeout):
     attempt = Attempt(action, server)
     if server['status'] in statuses:
         return attempt.finish('done', 'already %s' % server['status'], changed=False)
+
+    def applied():
+        current = nova.server(server['id']) or {}
+        return bool(current.get(TASK_KEY)) or current.get('status') in statuses
+
     try:
-        nova.action(server['id'], body)
+        retry_action(lambda: nova.action(server['id'], body), applied, waiter.sleep)
     except NovaError as exc:
+        if exc.transient:
+            return api_failure(attempt, exc)
         return attempt.finish('failed', exc.message, status_code=exc.status)
     final, problem = wait_status(nova, waiter, server['id'], statuses, timeout)
     if problem:
@@ -133,6 +151,16 @@ def in_place(nova, waiter, server, action, timeout):
 def latest_migration_id(nova, server_id, migration_type):
     found = nova.migrations(server_id, migration_type)
     return found[-1]['id'] if found else 0
+
+
+def _started(nova, server_id, migration_type, after_id):
+    """A check that Nova is migrating the server: it has a task, or a migration record newer
+    than ``after_id``."""
+    def check():
+        server = nova.server(server_id) or {}
+        return bool(server.get(TASK_KEY)) or latest_migration_id(
+            nova, server_id, migration_type) > after_id
+    return check
 
 
 def new_migration(nova, waiter, server_id, migration_type, after_id, timeout=60):
@@ -200,10 +228,14 @@ def live_migrate(nova, waiter, server, destination=None, force=False, completion
                       forced_destination=bool(force), force_completed=False, aborted=False)
     before = latest_migration_id(nova, server['id'], 'live-migration')
     try:
-        response = nova.live_migrate(server['id'], destination, force=force)
-        request_id = response.headers.get('x-openstack-request-id')
+        response = retry_action(lambda: nova.live_migrate(server['id'], destination, force=force),
+                                _started(nova, server['id'], 'live-migration', before),
+                                waiter.sleep)
     except NovaError as exc:
+        if exc.transient:
+            return api_failure(attempt, exc)
         return attempt.finish('failed', exc.message, status_code=exc.status, refused=True)
+    request_id = response.headers.get('x-openstack-request-id') if response else None
     migration = new_migration(nova, waiter, server['id'], 'live-migration', before)
     if migration is None:
         return attempt.finish('failed', 'Nova accepted the live migration but no migration '
@@ -285,10 +317,13 @@ def cold_migrate(nova, waiter, server, destination=None, timeout=1800):
     attempt = Attempt('cold_migrate', server, requested_destination=destination)
     before = latest_migration_id(nova, server['id'], 'migration')
     try:
-        response = nova.cold_migrate(server['id'], destination)
-        request_id = response.headers.get('x-openstack-request-id')
+        response = retry_action(lambda: nova.cold_migrate(server['id'], destination),
+                                _started(nova, server['id'], 'migration', before), waiter.sleep)
     except NovaError as exc:
+        if exc.transient:
+            return api_failure(attempt, exc)
         return attempt.finish('failed', exc.message, status_code=exc.status, refused=True)
+    request_id = response.headers.get('x-openstack-request-id') if response else None
     migration = new_migration(nova, waiter, server['id'], 'migration', before)
     if migration is None:
         return attempt.finish('failed', 'no migration record appeared within 60s')

@@ -18,6 +18,13 @@ description:
     migration, partial shelve, stop, suspend, rebuild, delete, leave), with fallbacks, the live-migration
     completion policy (timeout, force-complete, abort) and concurrency limits. It fails, naming them, when servers
     that had to leave or stop are still running on the host.
+  - An action request that gets an HTTP 5xx answer or no answer is sent again up to 3 times (after 1, 2, 4 s), unless
+    Nova turns out to be doing it already. If it never gets through, the server's handling fails with the request,
+    the HTTP status and the number of attempts, and no fallback is tried (an API outage is no reason for a more
+    disruptive action).
+  - While draining, the module watches the host's compute service (one request every 10 s at most). Once it is down
+    or forced down, nothing more is started, nothing more is waited for (migrations under way are left to Nova) and
+    the module fails naming the servers still on the host.
   - O(state=enabled) re-enables the compute service. Bringing servers back is M(cloudmaint.openstack.host_restore).
   - Before acting on a server the module writes what it is about to do into the server's metadata (keys prefixed
     C(cloudmaint:)), so a re-run from any controller resumes an interrupted drain and the restore knows what to undo.
@@ -73,7 +80,8 @@ options:
       - Nova runs only C(max_concurrent_live_migrations) at once per host and queues the rest.
     type: int
 notes:
-  - O(timeout) bounds the wait for each server's action beyond its live-migration completion timeout.
+  - O(timeout) bounds the wait for each server's action beyond the live-migration completion timeout of the server's
+    own SLA class.
   - Needs an admin (or equivalently privileged) account; the Compute API microversion is negotiated and every call
     states the microversion whose behaviour it relies on.
 requirements:
@@ -203,6 +211,15 @@ servers:
     destination_fallback:
       description: The operator's destination was refused by the scheduler, which then chose.
       type: bool
+    error:
+      description: Why the server could not be handled (C(outcome=failed)), e.g. C(compute service down).
+      type: str
+    service_down:
+      description: The host's compute service went down before this server was handled or while waiting for it.
+      type: bool
+    api_error:
+      description: The Compute API kept failing (HTTP 5xx or no answer) on this server's action; no fallback was tried.
+      type: bool
 summary:
   description: Counts by action and outcome, and the names of servers left running.
   returned: when O(state=drained)
@@ -251,7 +268,7 @@ class HostDrainModule(MaintenanceModule):
                           destinations=p['destinations'], max_parallel=p['max_parallel'],
                           max_parallel_per_host=p['max_parallel_per_host'],
                           action_timeout=self.action_timeout(policy, p['importance']),
-                          check_mode=self.check_mode)
+                          timeout_slack=p['timeout'], check_mode=self.check_mode)
         result = dict(host=p['host'], campaign=campaign)
         try:
             result['service'] = drain.set_enabled(p['state'] == 'enabled')
@@ -262,6 +279,9 @@ class HostDrainModule(MaintenanceModule):
             result.update(servers=entries, remaining=remaining,
                           summary=summarize(entries, remaining))
             failed = [e['name'] for e in entries if e.get('outcome') == 'failed']
+            if drain.service_down:
+                self.fail(drain.outage_message(entries), changed=drain.changed,
+                          requests=self.nova.requests, **result)
             if remaining:
                 self.fail('drain of %s incomplete: %d server(s) still running on it: %s'
                           % (p['host'], len(remaining), ', '.join(r['name'] for r in remaining)),

@@ -182,6 +182,10 @@ class InstanceRelocateModule(MaintenanceModule):
                 return result
             if strategy == 'live' and attempt.get('aborted') and p['on_timeout'] == 'abort':
                 break
+            if attempt.get('api_error'):
+                # The Compute API failed, not the migration: shutting the guest down for a cold
+                # migration would not help.
+                break
             server = self.nova.server(server['id']) or server
         result['requests'] = self.nova.requests
         last = result['attempts'][-1] if result['attempts'] else {}

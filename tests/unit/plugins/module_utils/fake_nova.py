@@ -24,6 +24,13 @@ Per-server scripts (``script(server_id, ...)``) bring failure modes in:
   give_up={'host', 'availability_zone', 'scheduler'}: that unshelve path is accepted, then
       Nova gives up (back to SHELVED_OFFLOADED with a fault)
   error_on={'os-stop', ...}: that in-place action is accepted, then the server goes to ERROR
+  unavailable={'os-migrateLive': N, ...}: the next N such requests answer 503 and do nothing
+  lost_answer={'migrate': N, ...}: the next N such requests are carried out, then answer 503
+      (a proxy gave up while Nova went on)
+
+``service_down_after(host, reads)``: the host's compute service reads as down (or forced down)
+from the ``reads``+1-th read of it on; nothing progresses on a host whose service is down (a
+stop sent to it stays ``powering-off``, a migration from it stays where it is).
 
 ``calls`` logs every write in order (for "record before action" checks); ``max_live_in_flight``
 keeps, per source host, the most live migrations that were under way at once.
@@ -127,6 +134,8 @@ class FakeNova(object):
         self.action_errors = {}      # request id -> why Nova failed the action (instance actions)
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
+        self.service_reads = {}      # host -> reads of its compute service
+        self._down_after = {}        # host -> (reads, forced)
         for host in hosts:
             if isinstance(host, dict):
                 self.add_host(**host)
@@ -135,10 +144,11 @@ class FakeNova(object):
 
     # -- building the cloud ----------------------------------------------------------------
 
-    def add_host(self, name, zone='nova', status='enabled', state='up', disabled_reason=None):
+    def add_host(self, name, zone='nova', status='enabled', state='up', disabled_reason=None,
+                 forced_down=False):
         self.services[name] = {'id': 'svc-%s' % name, 'host': name, 'binary': 'nova-compute',
                                'zone': zone, 'status': status, 'state': state,
-                               'disabled_reason': disabled_reason}
+                               'disabled_reason': disabled_reason, 'forced_down': forced_down}
         return self.services[name]
 
     def add_server(self, name, host, status='ACTIVE', server_id=None, metadata=None, task=None,
@@ -162,6 +172,9 @@ class FakeNova(object):
 
     def script(self, server_id, **behaviour):
         self.scripts.setdefault(server_id, {}).update(behaviour)
+
+    def service_down_after(self, host, reads, forced=False):
+        self._down_after[host] = (reads, forced)
 
     # -- what tests look at ----------------------------------------------------------------
 
@@ -209,6 +222,12 @@ class FakeNova(object):
     def compute_service(self, host):
         with self._lock:
             self.requests += 1
+            self.service_reads[host] = self.service_reads.get(host, 0) + 1
+            if host in self._down_after and self.service_reads[host] > self._down_after[host][0]:
+                if self._down_after[host][1]:
+                    self.services[host]['forced_down'] = True
+                else:
+                    self.services[host]['state'] = 'down'
             service = self.services.get(host)
             return dict(service) if service else None
 
@@ -263,6 +282,7 @@ class FakeNova(object):
             self.requests += 1
             server = self._get(server_id)
             allowed, task, target = IN_PLACE[name]
+            self._unavailable(server_id, name, 'unavailable')
             self._refuse_if_scripted(server, name)
             self._check_state(server, name, allowed)
             self.calls.append(('action', server_id, name))
@@ -277,11 +297,13 @@ class FakeNova(object):
                 self._later(server_id, lambda s: self._settle(s, status=target, host=None))
             else:
                 self._later(server_id, lambda s: self._settle(s, status=target))
+            self._unavailable(server_id, name, 'lost_answer')
 
     def live_migrate(self, server_id, host=None, force=False):
         with self._lock:
             self.requests += 1
             server = self._get(server_id)
+            self._unavailable(server_id, 'os-migrateLive', 'unavailable')
             mode = self.scripts.get(server_id, {}).get('live', 'converge')
             if mode == 'refuse':
                 raise self.error(400, 'Migration pre-check error: scripted refusal', 'POST')
@@ -312,12 +334,14 @@ class FakeNova(object):
             self.live_in_flight[source] = self.live_in_flight.get(source, 0) + 1
             self.max_live_in_flight[source] = max(self.max_live_in_flight.get(source, 0),
                                                   self.live_in_flight[source])
+            self._unavailable(server_id, 'os-migrateLive', 'lost_answer')
             return FakeResponse(migration['_request_id'])
 
     def cold_migrate(self, server_id, host=None):
         with self._lock:
             self.requests += 1
             server = self._get(server_id)
+            self._unavailable(server_id, 'migrate', 'unavailable')
             mode = self.scripts.get(server_id, {}).get('cold', 'ok')
             if mode == 'refuse':
                 raise self.error(400, 'No valid host was found. (scripted)', 'POST')
@@ -337,6 +361,7 @@ class FakeNova(object):
                 self.action_errors[migration['_request_id']] = 'cold migration failed (scripted)'
             server['status'] = 'RESIZE'
             server[TASK] = 'resize_prep'
+            self._unavailable(server_id, 'migrate', 'lost_answer')
             return FakeResponse(migration['_request_id'])
 
     def action_failure(self, server_id, request_id):
@@ -473,6 +498,16 @@ class FakeNova(object):
     def _migration_view(migration):
         return {k: v for k, v in migration.items() if not k.startswith('_')}
 
+    def _unavailable(self, server_id, name, script):
+        left = self.scripts.get(server_id, {}).get(script, {})
+        if left.get(name):
+            left[name] -= 1
+            raise self.error(503, 'Service Unavailable', 'POST', '/servers/%s/action' % server_id)
+
+    def _host_down(self, host):
+        service = self.services.get(host)
+        return bool(service) and (service['state'] == 'down' or service.get('forced_down'))
+
     def _refuse_if_scripted(self, server, name):
         refusal = self.scripts.get(server['id'], {}).get('refuse', {}).get(name)
         if refusal:
@@ -533,6 +568,8 @@ class FakeNova(object):
 
     def _tick(self, server_id):
         server = self.servers.get(server_id)
+        if server is not None and self._host_down(server[HOST]):
+            return
         pending = self._pending.get(server_id)
         if server is not None and pending:
             pending.pop(0)(server)

@@ -404,3 +404,97 @@ def test_no_server_is_left_with_a_task():
     drainer(nova, clock=FakeClock(real_sleep=0.001), max_parallel=3,
             max_parallel_per_host=3).drain()
     assert all(s[TASK] is None and s['status'] == 'ACTIVE' for s in nova.servers.values())
+
+
+# ---------------------------------------------------------------- the Compute API failing
+
+def test_an_action_the_api_never_takes_fails_without_a_fallback():
+    nova = cloud()
+    sid = nova.add_server('web', 'hv1')
+    nova.script(sid, unavailable={'os-migrateLive': 9})
+    entries, remaining = drainer(nova).drain()
+    entry = entries[0]
+    assert entry['outcome'] == 'failed' and entry['api_error'] is True
+    assert entry['fallbacks_used'] == []
+    assert entry['error'] == ('POST /servers/%s/action: Service Unavailable (HTTP 503, '
+                              '4 attempts); not tried after this API failure: cold_migrate, stop'
+                              % sid)
+    # Neither migrated cold nor stopped for an outage of the API.
+    assert nova.writes() == ['set_metadata']
+    assert nova.servers[sid]['status'] == 'ACTIVE'
+    assert [r['name'] for r in remaining] == ['web']
+
+
+def test_a_passing_503_does_not_change_the_action():
+    nova = cloud()
+    flaky = nova.add_server('flaky', 'hv1')
+    lost = nova.add_server('lost', 'hv1')
+    nova.script(flaky, unavailable={'os-migrateLive': 2})
+    nova.script(lost, lost_answer={'os-migrateLive': 1})
+    entries, remaining = drainer(nova).drain()
+    assert [(e['action'], e['outcome'], e['fallbacks_used']) for e in entries] == [
+        ('live_migrate', 'done', [])] * 2
+    assert len(nova.calls_for(lost, 'live_migrate')) == 1
+    assert remaining == []
+
+
+# ---------------------------------------------------------------- the host going down
+
+def test_nothing_more_is_started_or_waited_for_once_the_compute_service_is_down():
+    nova = cloud()
+    for name in ('a', 'b', 'c'):
+        nova.script(nova.add_server(name, 'hv1'), live='hot')
+    # Up for the checks before a's migration and for its first poll, then down: the migration
+    # stays where it is (nothing progresses on a dead host).
+    nova.service_down_after('hv1', 3)
+    clock = FakeClock()
+    drain = drainer(nova, clock=clock, max_parallel=1, service_check_s=0)
+    entries, _remaining = drain.drain()
+    assert [(e['name'], e['outcome'], e['error'], e['service_down']) for e in entries] == [
+        (name, 'failed', 'compute service down', True) for name in ('a', 'b', 'c')]
+    a, b, c = ('srv-%s' % name for name in 'abc')
+    assert nova.writes() == ['set_metadata', 'live_migrate']
+    assert nova.calls_for(a)[1] == ('live_migrate', a, None)
+    # The migration under way is left to Nova: no abort, no fallback.
+    assert nova.migration_records[0]['status'] not in ('completed', 'error', 'cancelled')
+    assert entries[0]['fallbacks_used'] == []
+    assert clock() - 1000 < 10
+    assert drain.outage_message(entries) == (
+        'compute service of hv1 went down during the drain; still on it: a, b, c (state down; '
+        'nothing more was started, migrations under way are left to Nova)')
+
+
+def test_a_host_forced_down_gets_no_action_at_all():
+    nova = cloud()
+    nova.add_server('web', 'hv1')
+    nova.service_down_after('hv1', 0, forced=True)
+    drain = drainer(nova)
+    entries, _remaining = drain.drain()
+    assert entries[0]['outcome'] == 'failed' and entries[0]['error'] == 'compute service down'
+    assert nova.calls == [] and drain.changed is False
+    assert '(forced down;' in drain.outage_message(entries)
+
+
+def test_the_compute_service_is_checked_at_most_every_10s_whatever_the_workers():
+    nova = _busy_host(4)
+    for sid in nova.servers:
+        nova.script(sid, live='hot')   # forced to complete after the class's 120 s
+    clock = FakeClock(real_sleep=0.001)
+    start = clock()
+    entries, remaining = drainer(nova, clock=clock, max_parallel=4,
+                                 max_parallel_per_host=4).drain()
+    assert [e['outcome'] for e in entries] == ['done'] * 4 and remaining == []
+    # Over a hundred polls in all; one look at the service per 10 s of them.
+    assert clock.sleeps > 100
+    assert 1 <= nova.service_reads['hv1'] <= (clock() - start) / 10 + 1
+
+
+def test_each_server_waits_for_its_own_class_not_the_longest_one():
+    nova = cloud()
+    sid = nova.add_server('web', 'hv1')
+    nova.script(sid, queued=10 ** 6)   # never starts: waited for until the timeout
+    # medium cattle: 120 s to complete, plus 600 s; the policy's longest (pandas) is 1800 s.
+    entries, _remaining = drainer(nova, action_timeout=2400, timeout_slack=600).drain()
+    assert entries[0]['sla_class'] == 'cattle'
+    assert entries[0]['error'] == 'live migration %d still queued after 720s; abort asked' % (
+        nova.migration_records[0]['id'])

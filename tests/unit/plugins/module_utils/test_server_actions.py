@@ -346,6 +346,63 @@ def test_cold_migration_that_errors_fails(waiter):
     assert 'confirm_resize' not in nova.writes()
 
 
+# ---------------------------------------------------------------- 5xx answers to actions
+
+def test_live_migration_answered_503_is_sent_again(waiter, clock):
+    nova = cloud()
+    sid = nova.add_server('web', 'hv1')
+    nova.script(sid, unavailable={'os-migrateLive': 2})
+    start = clock()
+    attempt = sa.live_migrate(nova, waiter, nova.server(sid))
+    assert attempt.ok, attempt
+    assert nova.servers[sid][HOST] == 'hv2'
+    assert clock() - start >= 1 + 2
+
+
+@pytest.mark.parametrize('action, body', [('live', 'os-migrateLive'), ('cold', 'migrate')])
+def test_migration_carried_out_despite_a_503_is_waited_for_not_sent_again(waiter, action, body):
+    nova = cloud()
+    sid = nova.add_server('web', 'hv1')
+    nova.script(sid, lost_answer={body: 1})
+    if action == 'live':
+        attempt = sa.live_migrate(nova, waiter, nova.server(sid))
+    else:
+        attempt = sa.cold_migrate(nova, waiter, nova.server(sid))
+    assert attempt.ok, attempt
+    assert len(nova.migration_records) == 1
+    assert len(nova.calls_for(sid, '%s_migrate' % action)) == 1
+    assert nova.servers[sid][HOST] == 'hv2'
+
+
+def test_stop_carried_out_despite_a_503_is_waited_for(waiter):
+    nova = cloud()
+    sid = nova.add_server('web', 'hv1')
+    nova.script(sid, lost_answer={'os-stop': 1})
+    attempt = sa.in_place(nova, waiter, nova.server(sid), 'stop', 60)
+    assert attempt.ok and attempt['status'] == 'SHUTOFF'
+    assert nova.calls_for(sid) == [('action', sid, 'os-stop')]
+
+
+@pytest.mark.parametrize('action', ['live', 'cold', 'stop'])
+def test_action_the_api_never_takes_is_an_api_error_not_a_refusal(waiter, action):
+    nova = cloud()
+    sid = nova.add_server('web', 'hv1')
+    nova.script(sid, unavailable={'os-migrateLive': 9, 'migrate': 9, 'os-stop': 9})
+    server = nova.server(sid)
+    if action == 'live':
+        attempt = sa.live_migrate(nova, waiter, server)
+    elif action == 'cold':
+        attempt = sa.cold_migrate(nova, waiter, server)
+    else:
+        attempt = sa.in_place(nova, waiter, server, 'stop', 60)
+    assert attempt['outcome'] == 'failed'
+    assert attempt['api_error'] is True and 'refused' not in attempt
+    assert attempt['status_code'] == 503
+    assert attempt['detail'] == ('POST /servers/%s/action: Service Unavailable '
+                                 '(HTTP 503, 4 attempts)' % sid)
+    assert nova.calls == [] and nova.servers[sid][HOST] == 'hv1'
+
+
 def test_delete_waits_until_the_server_is_gone(waiter):
     nova = cloud()
     sid = nova.add_server('scratch', 'hv1')
@@ -489,7 +546,8 @@ def test_get_is_retried_on_5xx_up_to_read_retries_then_raises():
     assert info.value.status == 503
     assert info.value.message == 'Service Unavailable'
     assert info.value.details == {'status_code': 503, 'method': 'GET', 'url': '/os-services',
-                                  'request_id': 'req-42'}
+                                  'request_id': 'req-42', 'attempts': 4}
+    assert str(info.value) == 'GET /os-services: Service Unavailable (HTTP 503, 4 attempts)'
     assert len(proxy.calls) == nova_api.READ_RETRIES == nova.requests
     assert sleeps == [2, 4, 8]
 
@@ -519,11 +577,14 @@ def test_post_is_not_retried_on_5xx():
     assert len(proxy.calls) == 1 and sleeps == []
 
 
+BUSY = "Cannot 'os-stop' instance srv-1 while it is in task_state migrating"
+
+
 def test_busy_409_is_retried_for_actions_only():
-    nova, proxy, sleeps = client(fault(409, 'task_state migrating'), fault(409), Answer(202))
+    nova, proxy, sleeps = client(fault(409, BUSY), fault(409, BUSY), Answer(202))
     assert nova.action('srv-1', {'os-stop': None}).status_code == 202
     assert len(proxy.calls) == 3 and sleeps == [3, 3]
-    nova, proxy, sleeps = client(fault(409, 'busy'), Answer(200, {}))
+    nova, proxy, sleeps = client(fault(409, BUSY), Answer(200, {}))
     with pytest.raises(NovaError) as info:
         nova.set_metadata('srv-1', {'a': 'b'})
     assert info.value.status == 409
@@ -531,11 +592,74 @@ def test_busy_409_is_retried_for_actions_only():
 
 
 def test_busy_409_retries_are_bounded():
-    nova, proxy, _sleeps = client(fault(409, 'still busy'))
+    nova, proxy, _sleeps = client(fault(409, BUSY))
     with pytest.raises(NovaError) as info:
         nova.action('srv-1', {'os-start': None})
-    assert info.value.message == 'still busy'
+    assert info.value.message == BUSY
     assert len(proxy.calls) == nova_api.BUSY_RETRIES
+    assert str(info.value) == 'POST /servers/srv-1/action: %s (HTTP 409, 10 attempts)' % BUSY
+
+
+@pytest.mark.parametrize('message', [
+    "Cannot 'os-migrateLive' instance srv-1 while it is in vm_state error",
+    'Instance srv-1 is locked'])
+def test_a_409_that_waiting_cannot_cure_fails_at_once(message):
+    nova, proxy, sleeps = client(fault(409, message), Answer(202))
+    with pytest.raises(NovaError) as info:
+        nova.live_migrate('srv-1')
+    assert info.value.status == 409 and info.value.attempts == 1
+    assert len(proxy.calls) == 1 and sleeps == []
+
+
+# ---------------------------------------------------------------- retry_action
+
+def _retried(nova, applied=lambda: False):
+    slept = []
+    result = nova_api.retry_action(lambda: nova.action('srv-1', {'os-stop': None}), applied,
+                                   slept.append)
+    return result, slept
+
+
+def test_action_answered_5xx_is_sent_again_with_backoff():
+    nova, proxy, sleeps = client(fault(503), fault(504), Answer(202))
+    checks = []
+    result, slept = _retried(nova, lambda: checks.append(1))
+    assert result.status_code == 202
+    assert len(proxy.calls) == 3 and slept == [1, 2] and len(checks) == 2
+    # The client itself resends nothing: the check comes first.
+    assert sleeps == []
+
+
+def test_action_without_answer_is_sent_again():
+    nova, proxy, _sleeps = client(TimeoutError('read timed out'), Answer(202))
+    result, slept = _retried(nova)
+    assert result.status_code == 202 and slept == [1] and len(proxy.calls) == 2
+
+
+def test_action_nova_carried_out_despite_the_error_is_not_sent_again():
+    nova, proxy, _sleeps = client(fault(503), Answer(202))
+    result, slept = _retried(nova, lambda: True)
+    assert result is None
+    assert len(proxy.calls) == 1 and slept == [1]
+
+
+def test_action_retries_are_bounded_and_the_error_says_what_failed():
+    nova, proxy, _sleeps = client(fault(503, 'Service Unavailable'))
+    with pytest.raises(NovaError) as info:
+        _retried(nova)
+    assert len(proxy.calls) == 4 and info.value.attempts == 4
+    assert info.value.transient
+    assert str(info.value) == ('POST /servers/srv-1/action: Service Unavailable '
+                               '(HTTP 503, 4 attempts)')
+    assert info.value.details['attempts'] == 4
+
+
+def test_action_refused_is_not_sent_again():
+    nova, proxy, _sleeps = client(fault(400, 'No valid host'), Answer(202))
+    with pytest.raises(NovaError) as info:
+        _retried(nova)
+    assert info.value.status == 400 and not info.value.transient
+    assert len(proxy.calls) == 1
 
 
 def test_client_errors_are_not_retried_and_404_reads_as_absent():
