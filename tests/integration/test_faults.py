@@ -225,7 +225,9 @@ def test_compute_service_dies_mid_drain(conn, cloud_env, vms, tmp_path):
         print(entry['name'], entry['action'], entry['outcome'], entry.get('error'),
               [(a['action'], a['outcome'], a.get('detail')) for a in entry.get('attempts', [])])
     assert result['failed'] is True
-    assert result['msg'].startswith('drain of hv03 incomplete'), result['msg']
+    assert result['msg'].startswith('compute service of hv03 went down during the drain; still on it: '), \
+        result['msg']
+    assert any(e.get('service_down') for e in result['servers']), result['servers']
     on_hv03 = [s['name'] for s in (server(conn, i) for i in ids.values())
                if host_of(s) == DRAINED and s['status'] != 'ERROR']
     for name in on_hv03:
@@ -437,8 +439,8 @@ def test_api_errors_for_a_while_retried_then_a_clear_failure(conn, cloud_env, vm
 
 
 def test_api_error_on_an_action_loses_nothing(conn, cloud_env, vms, tmp_path, faulty_api):
-    """One 503 on the live migration request itself (an action is not retried): the drain goes
-    on down the chain and the invariant holds."""
+    """One 503 on the live migration request itself: the request is sent again (Nova had not
+    started it), the server is live-migrated, not cold-migrated, and the invariant holds."""
     booted = boot(conn, vms, {'mover': dict(SMALL, sla='cattle')})
     names, ids = names_ids(booted)
     before = census(cloud_env, tmp_path)
@@ -455,6 +457,6 @@ def test_api_error_on_an_action_loses_nothing(conn, cloud_env, vms, tmp_path, fa
     print('after one 503 on os-migrateLive:', entry['action'], entry['outcome'],
           [(a['action'], a['outcome'], a.get('detail')) for a in entry['attempts']])
     assert [e['fault'] for e in faulty_api.injected()] == [503]
-    assert entry['outcome'] == 'done', entry
+    assert (entry['action'], entry['outcome'], entry['fallbacks_used']) == ('live_migrate', 'done', []), entry
     assert_census_ok(r['drained'], {names['mover']: 'ok'})
     assert_census_ok(r['restored'], {names['mover']: 'ok'})
