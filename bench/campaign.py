@@ -183,7 +183,7 @@ def row(label, ours, base, fmt):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--give-up-s', type=float, default=120.0,
                         help='baseline: abort a live migration after this long and stop the server')
     args = parser.parse_args(argv)

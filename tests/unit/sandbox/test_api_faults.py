@@ -95,9 +95,9 @@ def test_count_is_exact_under_concurrency(tmp_path):
     statuses = []
 
     def worker():
-        for _ in range(5):
+        for _attempt in range(5):
             statuses.append(call(app)[0])
-    threads = [threading.Thread(target=worker) for _ in range(6)]
+    threads = [threading.Thread(target=worker) for _thread in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:

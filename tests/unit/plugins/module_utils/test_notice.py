@@ -1053,8 +1053,8 @@ def test_engine_rerun_after_the_drain_acted_keeps_the_notice_of_servers_it_left_
     told = by_name(entries)['pets-1']['event']
     nova.servers['srv-pets-1']['status'] = 'SHUTOFF'
     nova.servers['srv-pets-1']['metadata'].update(cm.record('stop', 'hv1', 'c1', clock.utcnow()))
-    nova.add_server('moved-here', 'hv1', metadata=dict(cm.record('live_migrate', 'hv2', 'c1', clock.utcnow()),
-                                                        sla='pets'))
+    moved = dict(cm.record('live_migrate', 'hv2', 'c1', clock.utcnow()), sla='pets')
+    nova.add_server('moved-here', 'hv1', metadata=moved)
     hooks = Hooks()
     again, _clock = engine(nova, hooks, clock=clock)
     got = by_name(post(again, nova))
