@@ -20,6 +20,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -149,13 +150,14 @@ def run_ours(conn, report_dir):
         raise SystemExit('rolling_patch.yml failed:\n%s\n%s' % (result.stdout[-5000:], result.stderr[-2000:]))
     with open(os.path.join(report_dir, 'bench-ours.json')) as handle:
         report = json.load(handle)
-    busy, batch = [], 1
+    busy = []
     for info in report['hosts'].values():
         for first, last in (('notice_started', 'notice_ended'), ('patch_started', 'verified_at')):
             if info.get(first) and info.get(last):
                 busy.append((_epoch(info[first]), _epoch(info[last])))
-    batch = max(1, max(len([h for h, i in report['hosts'].items() if i.get('started_at') == s])
-                       for s in {i.get('started_at') for i in report['hosts'].values()}))
+    # The plan's batches, as the preflight printed them: "batches: hv03+hv04 | hv01+hv05 | ..."
+    found = re.search(r"batches: ([^'\n]+)", result.stdout)
+    batch = max(len(b.split('+')) for b in found.group(1).split(' | ')) if found else 1
     return start, end, busy, batch
 
 
