@@ -150,7 +150,9 @@ def run_ours(conn, report_dir):
         if not result.returncode:
             break
         # A stopped campaign is re-run, as its operator would: it resumes where it stopped.
-        reason = re.findall(r"msg: '([^\n]+)", result.stdout)
+        with open(os.path.join(report_dir, 'ours-stopped-%d.log' % len(stops)), 'w') as handle:
+            handle.write(result.stdout + result.stderr)
+        reason = re.findall(r"\[ERROR\]: Task failed: ([^\n]+)", result.stdout + result.stderr)
         stops.append(reason[-1] if reason else 'rc %d' % result.returncode)
         log('ours stopped (%s); re-running the campaign' % stops[-1])
     else:

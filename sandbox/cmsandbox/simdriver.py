@@ -383,6 +383,9 @@ class SimulatedHypervisorDriver(fake.FakeDriverWithoutFakeNodes):
     def post_live_migration_at_destination(self, context, instance, network_info,
                                            block_migration=False, block_device_info=None):
         fake.FakeDriver.spawn(self, context, instance, None, None, None, None)
+        if instance.vm_state == vm_states.PAUSED:
+            # A paused guest arrives paused, as with libvirt.
+            self.instances[instance.uuid].state = power_state.PAUSED
         flavor = instance.flavor
         self.instances[instance.uuid].resources = [flavor.vcpus, flavor.memory_mb, flavor.root_gb]
         self._save()
