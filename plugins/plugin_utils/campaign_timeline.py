@@ -22,7 +22,7 @@ Times are seconds: from 0 for a plan, epoch seconds for a report (``clock`` true
 
 from __future__ import annotations
 
-import datetime
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
 
 MOVES = ('live_migrate', 'cold_migrate')
 STEPS = ('notice', 'drain', 'patch', 'reboot', 'restore')
@@ -44,20 +44,12 @@ DEFAULT_ESTIMATES = {
 
 def parse_time(value):
     """Epoch seconds from epoch numbers or ISO-8601 UTC text ('2026-11-21T13:44:19Z'); None otherwise."""
-    if value is None or value == '' or isinstance(value, bool):
+    if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
         return float(value)
-    text = str(value).strip()
-    if text.endswith('Z'):
-        text = text[:-1] + '+00:00'
-    try:
-        moment = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.timestamp()
+    moment = cm.parse_time(str(value))
+    return moment.timestamp() if moment else None
 
 
 def _step(step, start, end, estimated, label=None):

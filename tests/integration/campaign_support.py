@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import REPO, SANDBOX, cloudctl, run_ansible, wait_until
 from modules_support import (
     DRAINED,
@@ -209,3 +211,15 @@ def run_in_background(cloud_env, argv, log_path):
 
 
 __all__ = ['OTHERS']
+
+
+@pytest.fixture(autouse=True)
+def az1_restored(conn, drained_host):  # pylint: disable=unused-argument
+    """hv01-hv03 in order before and after each test of a module that imports it (with
+    modules_support.drained_host, which holds the az1 lock)."""
+    az1_in_order(conn)
+    yield
+    try:
+        settle_az1(conn)
+    finally:
+        az1_in_order(conn)

@@ -20,9 +20,9 @@ import time
 
 import pytest
 
-from campaign_support import (
+from campaign_support import (  # noqa: F401  pylint: disable=unused-import
     SMALL,
-    az1_in_order,
+    az1_restored,
     census,
     assert_census_ok,
     close_campaign,
@@ -58,16 +58,6 @@ from modules_support import (  # noqa: F401  pylint: disable=unused-import
 )
 
 pytestmark = pytest.mark.faults
-
-
-@pytest.fixture(autouse=True)
-def az1_restored(conn, drained_host):
-    az1_in_order(conn)
-    yield
-    try:
-        settle_az1(conn)
-    finally:
-        az1_in_order(conn)
 
 
 def names_ids(booted):

@@ -16,16 +16,15 @@ import time
 
 import pytest
 
-from campaign_support import (
+from campaign_support import (  # noqa: F401  pylint: disable=unused-import
     SMALL,
-    az1_in_order,
+    az1_restored,
     close_campaign,
     drain_playbook,
     hv03_inventory,
     output_of,
     playbook,
     restore_playbook,
-    settle_az1,
 )
 from conftest import SANDBOX
 from modules_support import (  # noqa: F401  pylint: disable=unused-import
@@ -40,16 +39,6 @@ TOKEN_PATTERNS = [re.compile(r'gAAAAA[A-Za-z0-9_\-]{20,}'),
                   re.compile(r'X-Auth-Token["\']?\s*[:=]\s*["\']?(?!\*)[A-Za-z0-9_\-]{16,}', re.I),
                   re.compile(r'X-Subject-Token["\']?\s*[:=]\s*["\']?(?!\*)[A-Za-z0-9_\-]{16,}',
                              re.I)]
-
-
-@pytest.fixture(autouse=True)
-def az1_restored(conn, drained_host):
-    az1_in_order(conn)
-    yield
-    try:
-        settle_az1(conn)
-    finally:
-        az1_in_order(conn)
 
 
 def leaks(text, secrets):
