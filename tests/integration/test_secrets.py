@@ -14,8 +14,6 @@ import os
 import re
 import time
 
-import pytest
-
 from campaign_support import (  # noqa: F401  pylint: disable=unused-import
     SMALL,
     az1_restored,
