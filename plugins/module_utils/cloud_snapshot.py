@@ -488,6 +488,8 @@ def _hypervisor_record(host, hyp, svc, aggregates_of_host, zone_of_host):
         'hypervisor_hostname': node,
         'nodes': [node] if node else [],
         'hypervisor_type': hyp.get('hypervisor_type'),
+        # Nova refuses to live-migrate to an older version (DestinationHypervisorTooOld).
+        'hypervisor_version': hyp.get('hypervisor_version'),
         'host_ip': hyp.get('host_ip'),
         'service_id': svc.get('id') or svc_ref.get('id'),
         'state': svc.get('state') or hyp.get('state'),

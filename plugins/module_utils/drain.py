@@ -14,6 +14,7 @@ nothing more is started and nothing more is waited for.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import threading
 from concurrent import futures
@@ -91,7 +92,7 @@ class HostDrain(object):
     """Drains ``host`` for ``campaign``; ``run()`` returns the module result."""
 
     def __init__(self, nova, waiter, policy, host, campaign, importance='medium', reason=None,
-                 destinations=None, max_parallel=None, max_parallel_per_host=None,
+                 destinations=None, planned_actions=None, max_parallel=None, max_parallel_per_host=None,
                  action_timeout=1800, timeout_slack=None, check_mode=False, now=_utcnow,
                  service_check_s=SERVICE_CHECK_S):
         self.nova = nova
@@ -102,6 +103,7 @@ class HostDrain(object):
         self.importance = importance
         self.reason = reason
         self.destinations = destinations or {}
+        self.planned_actions = planned_actions or {}
         self.max_parallel = max_parallel
         self.max_parallel_per_host = max_parallel_per_host
         self.action_timeout = action_timeout
@@ -183,7 +185,7 @@ class HostDrain(object):
                      'project_id': server.get('tenant_id'), 'from': self.host,
                      'status_before': server.get('status')}
             done = already_done(server, self.campaign)
-            decision = self.policy.resolve(policy_view(server), self.importance)
+            decision = self.planned(server, self.policy.resolve(policy_view(server), self.importance))
             entry.update(sla_class=decision.sla_class, source=decision.source,
                          reason=decision.reason, notes=decision.notes,
                          chain=decision.chain, action=decision.action)
@@ -207,6 +209,19 @@ class HostDrain(object):
             entry['_server'] = server
             entries.append(entry)
         return entries
+
+    def planned(self, server, decision):
+        """The decision, started at the fallback the campaign plan chose for the server (a cold
+        migration when every host that would take it live runs an older hypervisor), when that
+        fallback is still in its chain."""
+        planned = self.planned_actions.get(server['id']) or self.planned_actions.get(server.get('name'))
+        if not planned or planned == decision.action or planned not in decision.chain:
+            return decision
+        chain = decision.chain[decision.chain.index(planned):]
+        note = 'the campaign plan starts at %s, a fallback of %s: no host with room takes it %s' % (
+            planned, decision.action, 'live (hypervisor versions)' if decision.action == 'live_migrate'
+            else 'as %s' % decision.action)
+        return dataclasses.replace(decision, action=planned, chain=chain, notes=list(decision.notes) + [note])
 
     # -- doing ---------------------------------------------------------------------------
 

@@ -24,16 +24,21 @@ GROUP_POLICIES = ('anti-affinity', 'affinity', 'soft-anti-affinity', 'soft-affin
 
 
 def action_of(actions, server_id, default):
-    """The action chosen for a server: ``actions`` maps server id to an action name, a decision
-    dict (``Decision.to_dict()``) or an object with an ``action`` attribute."""
+    """The action chosen for a server and the actions its policy falls back to: ``actions`` maps
+    server id to an action name, a decision dict (``Decision.to_dict()``, ``action`` and ``chain``)
+    or an object with ``action`` and ``chain`` attributes."""
     value = (actions or {}).get(server_id)
     if value is None:
-        return default
+        return default, ()
     if isinstance(value, str):
-        return value
+        return value, ()
     if isinstance(value, dict):
-        return value.get('action') or default
-    return getattr(value, 'action', None) or default
+        action, chain = value.get('action'), value.get('chain')
+    else:
+        action, chain = getattr(value, 'action', None), getattr(value, 'chain', None)
+    action = action or default
+    chain = list(chain or ())
+    return action, tuple(chain[chain.index(action) + 1:] if action in chain else chain)
 
 
 def server_need(server):
@@ -48,9 +53,23 @@ def server_need(server):
     return (int(flavor.get('ram') or 0), int(flavor.get('vcpus') or 0), disk)
 
 
+def _version(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def live_refused(source, dest):
+    """Nova's conductor refuses a live migration to another hypervisor type or an older version."""
+    if source.kind and dest.kind and source.kind != dest.kind:
+        return True
+    return source.version is not None and dest.version is not None and dest.version < source.version
+
+
 class Host(object):
     __slots__ = ('name', 'zone', 'domain', 'free', 'servers', 'groups', 'known', 'up', 'enabled',
-                 'pool', 'capacity')
+                 'pool', 'capacity', 'version', 'kind')
 
     def __init__(self, name, record, match_aggregates):
         capacity = record.get('capacity') or {}
@@ -65,6 +84,10 @@ class Host(object):
                          for rc in RESOURCE_CLASSES]
         self.up = record.get('state', 'up') == 'up' and not record.get('forced_down')
         self.enabled = record.get('status', 'enabled') == 'enabled'
+        # A host maintained in the campaign keeps the version it has now: its patch may raise it,
+        # but the plan cannot count on that.
+        self.version = _version(record.get('hypervisor_version'))
+        self.kind = record.get('hypervisor_type')
         self.servers = {}     # id -> Server, in arrival order (deterministic iteration)
         self.groups = {}      # group id -> members here
         self.pool = None
@@ -74,9 +97,9 @@ class Host(object):
 
 
 class Server(object):
-    __slots__ = ('id', 'name', 'need', 'groups', 'host', 'origin', 'action', 'affinity')
+    __slots__ = ('id', 'name', 'need', 'groups', 'host', 'origin', 'action', 'affinity', 'cold_ok')
 
-    def __init__(self, record, action, groups):
+    def __init__(self, record, action, groups, fallbacks=()):
         self.id = record['id']
         self.name = record.get('name')
         self.need = server_need(record)
@@ -84,6 +107,8 @@ class Server(object):
         self.host = None
         self.origin = record.get('host')
         self.action = action
+        # Its policy falls back to a cold migration when no host takes it live.
+        self.cold_ok = action == 'live_migrate' and 'cold_migrate' in fallbacks
         self.affinity = next((g for g in groups if g[1] == 'affinity'), None)
 
 
@@ -134,12 +159,13 @@ class Model(object):
                 continue
             groups = tuple((gid, self.groups[gid][0]) for gid in record.get('server_groups') or ()
                            if gid in self.groups)
-            server = Server(record, action_of(actions, sid, default_action), groups)
+            action, fallbacks = action_of(actions, sid, default_action)
+            server = Server(record, action, groups, fallbacks)
             self.servers[sid] = server
             self._attach(server, host)
         self.max_outgoing = None
-        self.journal = None   # list of (server, from, to) while moves are tentative
-        self.moves = []       # committed: (server id, from, to, step)
+        self.journal = None   # list of (server, from, to, action) while moves are tentative
+        self.moves = []       # committed: (server id, from, to, step, action)
 
     def _attach(self, server, host):
         server.host = host
@@ -166,13 +192,13 @@ class Model(object):
         if pool is not None:
             pool.add(host)
 
-    def move(self, server, dest):
+    def move(self, server, dest, action=None):
         source = self._detach(server)
         self._change_free(source, server.need, 1)
         self._change_free(dest, server.need, -1)
         self._attach(server, dest)
         if self.journal is not None:
-            self.journal.append((server, source, dest))
+            self.journal.append((server, source, dest, action or server.action))
 
     def release(self, server):
         """The server's allocation leaves its host (deleted or offloaded)."""
@@ -184,7 +210,7 @@ class Model(object):
 
     def rollback(self):
         journal, self.journal = self.journal, None
-        for server, source, dest in reversed(journal):
+        for server, source, dest, _action in reversed(journal):
             self._detach(server)
             self._change_free(dest, server.need, 1)
             self._change_free(source, server.need, -1)
@@ -192,8 +218,8 @@ class Model(object):
 
     def commit(self, step):
         journal, self.journal = self.journal, None
-        for server, source, dest in journal:
-            self.moves.append((server.id, source.name, dest.name, step))
+        for server, source, dest, action in journal:
+            self.moves.append((server.id, source.name, dest.name, step, action))
         return journal
 
     # ---- what has to leave a host ------------------------------------------------------------
@@ -241,11 +267,14 @@ class Model(object):
 
     # ---- where a unit may go ----------------------------------------------------------------
 
-    def refusal(self, unit, host, incoming, max_incoming, soft):
-        """Why ``unit`` may not land on ``host`` now ('room', 'anti-affinity', 'incoming', 'soft'), or None."""
+    def refusal(self, unit, host, incoming, max_incoming, soft, live=True):
+        """Why ``unit`` may not land on ``host`` now ('version', 'room', 'anti-affinity', 'incoming',
+        'outgoing', 'soft'), or None."""
         ram = vcpus = disk = 0
         counts = {}
         for server in unit:
+            if live and server.action == 'live_migrate' and live_refused(server.host, host):
+                return 'version'
             ram += server.need[0]
             vcpus += server.need[1]
             disk += server.need[2]
@@ -281,11 +310,12 @@ class Model(object):
                     found.append(other.host)
         return found
 
-    def find(self, unit, pool, source, incoming, max_incoming):
-        """The best-fit host of ``pool`` for ``unit`` (a list of servers that go together), or None."""
+    def find(self, unit, pool, source, incoming, max_incoming, live=True):
+        """The best-fit host of ``pool`` for ``unit`` (a list of servers that go together), or None.
+        ``live=False``: its live migrations planned as cold ones (no hypervisor version rule)."""
         soft = any(policy == 'soft-anti-affinity' for s in unit for _gid, policy in s.groups)
         for host in self._preferred(unit, pool):
-            if host is not source and self.refusal(unit, host, incoming, max_incoming, False) is None:
+            if host is not source and self.refusal(unit, host, incoming, max_incoming, False, live) is None:
                 return host
         ram = sum(s.need[0] for s in unit)
         keys = pool.keys
@@ -293,13 +323,13 @@ class Model(object):
         for strict in ((True, False) if soft else (False,)):
             for index in range(start, len(keys)):
                 host = self.hosts[keys[index][3]]
-                if host is not source and self.refusal(unit, host, incoming, max_incoming, strict) is None:
+                if host is not source and self.refusal(unit, host, incoming, max_incoming, strict, live) is None:
                     return host
         return None
 
-    def place(self, unit, dest, incoming):
+    def place(self, unit, dest, incoming, action=None):
         for server in unit:
-            self.move(server, dest)
+            self.move(server, dest, action)
         incoming[dest.name] = incoming.get(dest.name, 0) + len(unit)
 
     def describe(self, unit):

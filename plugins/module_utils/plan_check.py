@@ -18,7 +18,8 @@ rule broken, as strings naming the server, host and batch (an empty list: the pl
   (consolidate) never a host that is emptied; batch hosts end empty in that mode;
 - after every batch no host has less than nothing free of MEMORY_MB, VCPU or DISK_GB where
   servers arrived (a source keeps its allocation until the batch ends);
-- a server stays in its zone (and its aggregates with ``match_aggregates``);
+- a server stays in its zone (and its aggregates with ``match_aggregates``); a live migration goes
+  to a host of the same hypervisor type and no older hypervisor version;
 - after every batch no hard anti-affinity group has more members on a host than
   ``max_server_per_host`` (or than it had there before), and no hard affinity group is spread
   over more hosts than before;
@@ -33,12 +34,14 @@ CLASSES = ('MEMORY_MB', 'VCPU', 'DISK_GB')
 
 
 def _action(actions, sid, default):
+    """The server's action and the actions its policy may fall back to."""
     value = (actions or {}).get(sid)
+    chain = ()
     if isinstance(value, dict):
-        value = value.get('action')
+        value, chain = value.get('action'), value.get('chain') or ()
     elif value is not None and not isinstance(value, str):
-        value = getattr(value, 'action', None)
-    return value or default
+        value, chain = getattr(value, 'action', None), getattr(value, 'chain', None) or ()
+    return value or default, tuple(chain)
 
 
 def _demand(server):
@@ -46,6 +49,16 @@ def _demand(server):
     swap_mb = int(flavor.get('swap') or 0)
     disk = int(flavor.get('disk') or 0) + int(flavor.get('ephemeral') or 0) + (swap_mb + 1023) // 1024
     return {'MEMORY_MB': int(flavor.get('ram') or 0), 'VCPU': int(flavor.get('vcpus') or 0), 'DISK_GB': disk}
+
+
+def _older(source, dest):
+    if source.get('hypervisor_type') and dest.get('hypervisor_type') \
+            and source['hypervisor_type'] != dest['hypervisor_type']:
+        return True
+    try:
+        return int(dest['hypervisor_version']) < int(source['hypervisor_version'])
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 class _Replay(object):
@@ -61,6 +74,7 @@ class _Replay(object):
         self.where = {}
         self.demand = {}
         self.action = {}
+        self.chain = {}
         self.zone = {}
         self.aggregates = {}
         self.name = {}
@@ -70,7 +84,7 @@ class _Replay(object):
                 continue
             self.where[sid] = host
             self.demand[sid] = _demand(server)
-            self.action[sid] = _action(actions, sid, default_action)
+            self.action[sid], self.chain[sid] = _action(actions, sid, default_action)
             self.zone[sid] = server.get('zone') or self.hyps[host].get('zone')
             self.aggregates[sid] = sorted(self.hyps[host].get('aggregates') or ())
             self.name[sid] = server.get('name') or sid
@@ -201,6 +215,11 @@ def check_plan(snapshot, plan, hosts=None, actions=None, default_action='live_mi
                 violations.append('batch %d: %s moves off %s, which is not drained in this batch' % (i, who, source))
             if replay.action[sid] not in MOVE_ACTIONS:
                 violations.append('batch %d: %s is moved but its action is %s' % (i, who, replay.action[sid]))
+            moved_as = move.get('action') or replay.action[sid]
+            if moved_as != replay.action[sid] and not (
+                    moved_as == 'cold_migrate' and replay.action[sid] == 'live_migrate' and moved_as in replay.chain[sid]):
+                violations.append('batch %d: %s is planned as %s, neither its action %s nor a cold migration its '
+                                  'policy falls back to' % (i, who, moved_as, replay.action[sid]))
             if dest not in hyps:
                 violations.append('batch %d: %s goes to %s, not a known host' % (i, who, dest))
                 continue
@@ -217,6 +236,9 @@ def check_plan(snapshot, plan, hosts=None, actions=None, default_action='live_mi
             if str(hyps[dest].get('zone')) != str(replay.zone[sid]):
                 violations.append('batch %d: %s leaves zone %s for %s in zone %s'
                                   % (i, who, replay.zone[sid], dest, hyps[dest].get('zone')))
+            if moved_as == 'live_migrate' and _older(hyps[source], hyps[dest]):
+                violations.append('batch %d: %s is live-migrated from %s to %s, an older hypervisor or another type'
+                                  % (i, who, source, dest))
             if match_aggregates and sorted(hyps[dest].get('aggregates') or ()) != replay.aggregates[sid]:
                 violations.append('batch %d: %s goes to %s, outside its aggregates' % (i, who, dest))
             outgoing[source] = outgoing.get(source, 0) + 1

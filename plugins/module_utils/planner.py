@@ -5,7 +5,8 @@
 """Batches of hosts and a destination for every server that moves ("OpenStack tetris").
 
 Pure, stdlib only.  Input is the snapshot of ``cloud_snapshot.build_snapshot`` (``hypervisors``
-with ``zone``, ``aggregates``, ``state``, ``status``, ``forced_down`` and Placement ``capacity``;
+with ``zone``, ``aggregates``, ``state``, ``status``, ``forced_down``, ``hypervisor_type``,
+``hypervisor_version`` and Placement ``capacity``;
 ``servers`` with ``host``, ``flavor``, ``server_groups``; ``server_groups`` with ``policy``,
 ``rules`` and ``members``) and, per server id, the action the policy chose: an action name, a
 ``Decision.to_dict()`` or a ``Decision`` (servers not named get ``default_action``).
@@ -17,7 +18,12 @@ max_incoming=None, max_outgoing=None, match_aggregates=False, zones='parallel')`
     ``shelve_offload`` free its allocation there).  A destination is a host already maintained in
     an earlier batch or a host outside the campaign, so a server moves once.  Room is counted per
     resource class from Placement; a server stays in its zone (and, with ``match_aggregates``,
-    within hosts of the same aggregates); hard anti-affinity (``max_server_per_host``) holds after
+    within hosts of the same aggregates); a ``live_migrate`` server goes to a host of the same
+    hypervisor type and no older ``hypervisor_version`` (a host maintained in the campaign counts
+    at the version it has now), as Nova refuses the others; when none has room and the server's
+    policy falls back to ``cold_migrate``, the move is planned as that (``fallback: True``, no
+    version rule), but only once a live move onto a host maintained later (an extra move) found no
+    room either; hard anti-affinity (``max_server_per_host``) holds after
     every batch and the moving members of a hard affinity group on a host go to one host together;
     soft policies are preferences.  ``max_incoming``/``max_outgoing`` cap the migrations into and
     out of one host within a batch, ``max_batch`` the hosts of a batch.
@@ -42,7 +48,7 @@ Both return a JSON-safe dict::
      'batches': [['hv03', 'hv05'], ['hv01'], ...],
      'moves': [{'server': id, 'name': ..., 'from': 'hv03', 'to': 'hv07', 'batch': 0,
                 'action': 'live_migrate', 'zone': 'az1', 'ram_mb': 4096, 'vcpus': 2, 'disk_gb': 40,
-                'extra': False, 'affinity_group': None}, ...],
+                'extra': False, 'fallback': False, 'affinity_group': None}, ...],
      'extra_moves': 0,             # moves beyond one per server; every move but a server's last has extra: True
      'blocked_hosts': [{'host': 'hv09', 'reason': '...'}],
      'unmovable': [{'server': id, 'name': ..., 'host': 'hv09', 'reason': '...'}],
@@ -85,25 +91,33 @@ class _Campaign(object):
 
     # ---- a host's servers onto pools --------------------------------------------------------
 
-    def drain(self, host, pools, incoming, keep_going=False):
+    def drain(self, host, pools, incoming, keep_going=False, cold=True):
         """Moves (tentatively: the model's journal is open) what must leave ``host`` onto the first
-        pool with room for each unit.  Returns the units that found no place."""
+        pool with room for each unit; with ``cold``, a unit no host takes live goes as the cold
+        migration its policy falls back to.  Returns the units that found no place."""
         model = self.model
         failed = []
         units = model.units(host)
         if self.max_outgoing is not None and sum(len(unit) for unit in units) > self.max_outgoing:
             return units
         for unit in units:
-            for pool in pools:
-                dest = model.find(unit, pool, host, incoming, self.max_incoming)
-                if dest is not None:
-                    model.place(unit, dest, incoming)
-                    break
-            else:
+            if not self._place(unit, pools, host, incoming, True) and not (
+                    cold and all(server.cold_ok for server in unit)
+                    and self._place(unit, pools, host, incoming, False)):
                 failed.append(unit)
                 if not keep_going:
                     break
         return failed
+
+    def _place(self, unit, pools, host, incoming, live):
+        """Places ``unit`` on the first pool with room; ``live=False`` plans its live migrations as
+        the cold ones its policy falls back to (when every host that would take it live is older)."""
+        for pool in pools:
+            dest = self.model.find(unit, pool, host, incoming, self.max_incoming, live)
+            if dest is not None:
+                self.model.place(unit, dest, incoming, None if live else 'cold_migrate')
+                return True
+        return False
 
     def finish(self, host, safe):
         for server in list(host.servers.values()):
@@ -151,7 +165,9 @@ class _Campaign(object):
                 kind = 'are disabled'
             else:
                 refusal = self.model.refusal(unit, host, {}, None, False)
-                if refusal == 'room':
+                if refusal == 'version':
+                    kind = 'run an older hypervisor version or another type (Nova refuses to live-migrate there)'
+                elif refusal == 'room':
                     kind = 'lack room'
                 elif refusal == 'anti-affinity':
                     kind = 'hold a member of its anti-affinity group'
@@ -196,7 +212,9 @@ class _Campaign(object):
                     break
                 model.begin()
                 trial = dict(incoming)
-                if self.drain(host, [safe], trial):
+                # Live only: a live migration onto a host maintained later (unstick) is better for
+                # the guest than the cold one its policy falls back to.
+                if self.drain(host, [safe], trial, cold=False):
                     model.rollback()
                     fails += 1
                     if fails >= FAIL_LIMIT:
@@ -229,7 +247,7 @@ class _Campaign(object):
                 if self.drain(host, [safe, later], {}):
                     model.rollback()
                     continue
-                extra = sum(1 for _server, _src, dest in model.journal if dest.pool is later)
+                extra = sum(1 for _server, _src, dest, _action in model.journal if dest.pool is later)
                 model.rollback()
                 if best is None or extra < best[0]:
                     best = (extra, host)
@@ -302,15 +320,16 @@ def _merge(waves_by_domain, max_batch, zones):
 
 def _moves(model, batch_of):
     seen = {}
-    for server_id, _src, _dest, _step in model.moves:
+    for server_id, _src, _dest, _step, _action in model.moves:
         seen[server_id] = seen.get(server_id, 0) + 1
     left = dict(seen)
     moves = []
-    for server_id, source, dest, _step in model.moves:
+    for server_id, source, dest, _step, action in model.moves:
         server = model.servers[server_id]
         left[server_id] -= 1
         moves.append({'server': server_id, 'name': server.name, 'from': source, 'to': dest,
-                      'batch': batch_of[source], 'action': server.action, 'zone': model.hosts[source].zone,
+                      'batch': batch_of[source], 'action': action, 'zone': model.hosts[source].zone,
+                      'fallback': action != server.action,
                       'ram_mb': server.need[0], 'vcpus': server.need[1], 'disk_gb': server.need[2],
                       'extra': left[server_id] > 0,
                       'affinity_group': server.affinity[0] if server.affinity else None})
@@ -335,6 +354,18 @@ def _stats(model, batches, moves, seen, blocked, unmovable, hosts):
             'migrations_per_drained_server': round(len(moves) / moved, 4) if moved else 0.0,
             'servers_staying': stays, 'servers_freed': freed, 'by_action': dict(sorted(by_action.items())),
             'blocked_hosts': len(blocked), 'unmovable': len(unmovable)}
+
+
+def _fallback_problems(model, moves):
+    problems = []
+    for move in moves:
+        if move['fallback']:
+            source = model.hosts[move['from']]
+            problems.append('server %s is planned as %s, its policy\'s fallback: no host of zone %s that '
+                            'takes it live (hypervisor version %s or newer) has room when %s is drained'
+                            % (move['name'] or move['server'], move['action'], move['zone'],
+                               source.version if source.version is not None else '?', move['from']))
+    return problems
 
 
 def _extra_problems(moves):
@@ -381,7 +412,7 @@ def plan_campaign(snapshot, hosts, actions=None, default_action='live_migrate', 
     batches = _merge(waves, max_batch, zones)
     batch_of = {name: i for i, batch in enumerate(batches) for name in batch}
     moves, seen = _moves(model, batch_of)
-    problems = plan.problems + _extra_problems(moves)
+    problems = plan.problems + _extra_problems(moves) + _fallback_problems(model, moves)
     stats = _stats(model, batches, moves, seen, plan.blocked, plan.unmovable, set(names))
     stats['waves_by_zone'] = {' '.join((domain[0],) + domain[1]): len(w) for domain, w in sorted(waves.items())}
     return {'mode': 'campaign', 'batches': batches, 'moves': moves, 'extra_moves': stats['extra_moves'],
@@ -480,4 +511,4 @@ def _consolidate_one(plan, host, pool, incoming, step):
     journal = model.commit(step)
     incoming.clear()
     incoming.update(trial)
-    return {dest.name for _server, _src, dest in journal}
+    return {dest.name for _server, _src, dest, _action in journal}

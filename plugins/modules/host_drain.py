@@ -71,6 +71,14 @@ options:
         refuses, the scheduler picks a host and the result says so (RV(servers[].destination_fallback)).
     type: dict
     default: {}
+  planned_actions:
+    description:
+      - Per server name or id, the fallback of its policy chain the drain starts at, as a campaign plan chose it
+        (M(cloudmaint.openstack.maintenance_plan) RV(cloudmaint.openstack.maintenance_plan#module:actions_by_host)):
+        C(cold_migrate) for a server whose policy prefers a live migration when no host with room would take it
+        live. Ignored for a server whose chain does not hold that action.
+    type: dict
+    default: {}
   max_parallel:
     description: How many servers are handled at once. Defaults to the policy's C(max_parallel).
     type: int
@@ -254,6 +262,7 @@ class HostDrainModule(MaintenanceModule):
         policy=dict(type='dict', default={}),
         importance=dict(type='str', default='medium', choices=['high', 'medium', 'low']),
         destinations=dict(type='dict', default={}),
+        planned_actions=dict(type='dict', default={}),
         max_parallel=dict(type='int'),
         max_parallel_per_host=dict(type='int'),
     )
@@ -265,7 +274,8 @@ class HostDrainModule(MaintenanceModule):
         campaign = p['campaign'] or 'drain-%s' % p['host']
         drain = HostDrain(self.nova, self.waiter(), policy, p['host'], campaign,
                           importance=p['importance'], reason=p['reason'],
-                          destinations=p['destinations'], max_parallel=p['max_parallel'],
+                          destinations=p['destinations'], planned_actions=p['planned_actions'],
+                          max_parallel=p['max_parallel'],
                           max_parallel_per_host=p['max_parallel_per_host'],
                           action_timeout=self.action_timeout(policy, p['importance']),
                           timeout_slack=p['timeout'], check_mode=self.check_mode)

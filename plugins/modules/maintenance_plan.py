@@ -16,8 +16,10 @@ description:
     policy, and plans the campaign.
   - O(mode=campaign) orders O(hosts) into batches and gives every server that must move (C(live_migrate),
     C(cold_migrate)) a destination that is either outside the campaign or already maintained, so it moves once.
-    Room is counted from Placement per resource class; servers stay in their zone; hard anti-affinity and affinity
-    groups hold after every batch. When a zone has no room at all, a host is emptied onto hosts maintained later and
+    Room is counted from Placement per resource class; servers stay in their zone; a live migration goes to a host
+    of the same hypervisor type and no older version (Nova refuses the others), or, when none has room and the
+    server's policy falls back to C(cold_migrate), is planned as that cold migration (RV(actions_by_host)); hard
+    anti-affinity and affinity groups hold after every batch. When a zone has no room at all, a host is emptied onto hosts maintained later and
     those servers move twice (RV(extra_moves)).
   - O(mode=consolidation) picks up to O(count) hosts among O(hosts) to empty, fewest migrations first, and where
     their servers go.
@@ -97,6 +99,7 @@ EXAMPLES = r'''
     cloud: sandbox
     host: "{{ item }}"
     destinations: "{{ plan.destinations_by_host[item] | default({}) }}"
+    planned_actions: "{{ plan.actions_by_host[item] | default({}) }}"
   loop: "{{ plan.batches | flatten }}"
 
 - name: Which two hosts could be emptied, without any server moving twice
@@ -134,6 +137,14 @@ destinations_by_host:
   returned: always
   type: dict
   sample: {"hv01": {"7b3f1aeb-2c64-4fda-84e3-c0708132f123": "hv02"}}
+actions_by_host:
+  description:
+    - Per drained host, server id to the action planned when it is not the policy's first choice (C(cold_migrate),
+      the policy's fallback, for a server no host with room would take live), for
+      M(cloudmaint.openstack.host_drain)'s O(cloudmaint.openstack.host_drain#module:planned_actions).
+  returned: always
+  type: dict
+  sample: {"hv05": {"7b3f1aeb-2c64-4fda-84e3-c0708132f123": "cold_migrate"}}
 moves:
   description: Every migration, in batch order.
   returned: always
@@ -158,6 +169,9 @@ moves:
     action:
       description: C(live_migrate) or C(cold_migrate).
       type: str
+    fallback:
+      description: The action is the policy's fallback, not its first choice (see RV(actions_by_host)).
+      type: bool
     zone:
       description: Availability zone.
       type: str
@@ -298,15 +312,24 @@ def destinations(moves):
     return first, by_host
 
 
+def planned_actions(moves):
+    """host -> {server id -> action} for the moves planned as a fallback of the server's policy."""
+    by_host = {}
+    for move in moves:
+        if move.get('fallback'):
+            by_host.setdefault(move['from'], {})[move['server']] = move['action']
+    return by_host
+
+
 def _free_ram(hypervisor):
     memory = (hypervisor.get('capacity') or {}).get('MEMORY_MB')
     return memory.get('free') if memory else None
 
 
-def _server_entry(record, decision, first_dest):
+def _server_entry(record, decision, first_dest, first_action):
     lm = decision.live_migration or {}
     return {'id': record.get('id'), 'name': record.get('name'), 'status': record.get('status'),
-            'sla_class': decision.sla_class, 'action': decision.action,
+            'sla_class': decision.sla_class, 'action': first_action.get(record.get('id'), decision.action),
             'to': first_dest.get(record.get('id'), record.get('host')),
             'ram_mb': int((record.get('flavor') or {}).get('ram') or 0),
             'downtime_limit_ms': decision.downtime_limit_ms,
@@ -320,6 +343,9 @@ def host_summaries(snapshot, hosts, plan, decisions):
     batch_of = {name: i for i, batch in enumerate(plan.get('batches') or []) for name in batch}
     blocked = {b['host']: b['reason'] for b in plan.get('blocked_hosts') or []}
     first_dest, _by_host = destinations(plan.get('moves') or [])
+    first_action = {}
+    for move in sorted(plan.get('moves') or [], key=lambda m: m['batch']):
+        first_action.setdefault(move['server'], move['action'])
     moves_out, moves_in = {}, {}
     for move in plan.get('moves') or []:
         moves_out[move['from']] = moves_out.get(move['from'], 0) + 1
@@ -328,7 +354,7 @@ def host_summaries(snapshot, hosts, plan, decisions):
     summaries = {}
     for name in hosts:
         hyp = (snapshot.get('hypervisors') or {}).get(name) or {}
-        entries = [_server_entry(servers[sid], decisions[sid], first_dest)
+        entries = [_server_entry(servers[sid], decisions[sid], first_dest, first_action)
                    for sid in hyp.get('servers') or () if sid in decisions]
         entries.sort(key=lambda e: (e['name'] or '', e['id']))
         summaries[name] = {'zone': hyp.get('zone'), 'batch': batch_of.get(name), 'state': hyp.get('state'),
@@ -392,7 +418,7 @@ class MaintenancePlanModule(MaintenanceModule):
             self.fail('unknown host(s): %s (compute hosts: %s)'
                       % (', '.join(unknown), ', '.join(sorted(snapshot['hypervisors']))))
         decisions = resolve_decisions(snapshot, policy, p['importance'], p['hosts'])
-        actions = {sid: d.action for sid, d in decisions.items()}
+        actions = {sid: {'action': d.action, 'chain': list(d.chain)} for sid, d in decisions.items()}
         plan, violations = make_plan(snapshot, p, actions)
         planned = time.monotonic()
         if violations:
@@ -402,6 +428,7 @@ class MaintenancePlanModule(MaintenanceModule):
             self.fail(extra_moves_message(plan), **plan)
         first, by_host = destinations(plan['moves'])
         result = dict(plan, destinations=first, destinations_by_host=by_host,
+                      actions_by_host=planned_actions(plan['moves']),
                       hosts=host_summaries(snapshot, p['hosts'], plan, decisions))
         result['snapshot'] = {'fetched_at': snapshot['fetched_at'], 'request_count': snapshot['request_count'],
                               'http_requests': snapshot['http_requests'],

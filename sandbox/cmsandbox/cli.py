@@ -25,6 +25,9 @@ def main(argv=None):
     p.add_argument("--no-wait", action="store_true", help="return before the service reports")
     p = sub.add_parser("patch", help="install a newer hypervisor version (active after a reboot)")
     p.add_argument("host")
+    p.add_argument("--version", help="this version (MAJOR.MINOR) instead of the next one")
+    p.add_argument("--now", action="store_true",
+                   help="restart nova-compute now to run it (guests keep running), no reboot")
     p = sub.add_parser("fault", help="inject a fault on a host (api-error: on an API service)")
     p.add_argument("kind", choices=sorted(list(cloud.FAULTS) + [
         "api-error", "api-clear", "bandwidth", "clear", "service-down", "service-up"]))
@@ -51,7 +54,7 @@ def main(argv=None):
             from cmsandbox import seed
             seed.seed(args.seed, args.servers, fresh=args.fresh)
         elif args.command == "patch":
-            cloud.patch(args.host)
+            cloud.patch(args.host, version=args.version, now=args.now)
         elif args.command == "reboot":
             cloud.reboot(args.host, args.seconds, wait=not args.no_wait)
         elif args.command == "fault" and args.kind in ("api-error", "api-clear"):

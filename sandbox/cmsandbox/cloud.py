@@ -137,18 +137,49 @@ def _wait_service_up(conn, host, timeout):
     procs.wait_for("%s to report again" % host, up_again, timeout)
 
 
-def patch(host):
-    """Installs a newer simulated hypervisor version; like a kernel, it takes effect at reboot."""
+def patch(host, version=None, now=False):
+    """Installs a newer simulated hypervisor version (the next one, or ``version``); like a kernel,
+    it takes effect at reboot.  ``now``: like new QEMU/libvirt packages with the services restarted,
+    nova-compute restarts at once and reports the version; guests keep running."""
     _check_host(host)
     state_dir = layout.compute_dir(host)
     current = simdriver_files.read_version(state_dir, simdriver_files.PENDING_VERSION) \
         if os.path.exists(os.path.join(state_dir, simdriver_files.PENDING_VERSION)) \
         else simdriver_files.read_version(state_dir)
-    major, _dot, minor = current.partition(".")
-    newer = "%s.%d" % (major, int(minor or 0) + 1)
-    with open(os.path.join(state_dir, simdriver_files.PENDING_VERSION), "w") as handle:
-        handle.write(newer)
-    log("%s: version %s installed, active after the next reboot" % (host, newer))
+    if version is None:
+        major, _dot, minor = current.partition(".")
+        version = "%s.%d" % (major, int(minor or 0) + 1)
+    if not now:
+        with open(os.path.join(state_dir, simdriver_files.PENDING_VERSION), "w") as handle:
+            handle.write(version)
+        log("%s: version %s installed, active after the next reboot" % (host, version))
+        return
+    pending = os.path.join(state_dir, simdriver_files.PENDING_VERSION)
+    if os.path.exists(pending):
+        os.unlink(pending)
+    name = services.compute_proc_name(host)
+    procs.stop(name, timeout=10)
+    with open(os.path.join(state_dir, simdriver_files.VERSION), "w") as handle:
+        handle.write(version)
+    started = time.time()
+    services.start_compute(host)
+    conn = bootstrap.admin_connection()
+    procs.wait_for("%s to report version %s" % (host, version),
+                   lambda: _reported_version(conn, host) == _version_int(version), 120)
+    log("%s: version %s active (nova-compute restarted in %.0fs, guests kept running)"
+        % (host, version, time.time() - started))
+
+
+def _version_int(version):
+    major, _dot, minor = version.partition(".")
+    return int(major) * 1000 + int(minor or 0)
+
+
+def _reported_version(conn, host):
+    for hyp in conn.compute.hypervisors(details=True):
+        if hyp.name == host and hyp.state == "up":
+            return hyp.hypervisor_version
+    return None
 
 
 def _check_host(host):

@@ -23,7 +23,7 @@ import uuid
 import psutil
 import pytest
 
-from conftest import REPO, hosts_of, migrations_of, put_back, run_ansible, wait_until
+from conftest import REPO, hosts_of, level_versions, migrations_of, put_back, run_ansible, wait_until
 from modules_support import free
 
 PAIR = ('hv04', 'hv05')
@@ -154,7 +154,10 @@ def az2_as_found(conn):
 @pytest.fixture
 def pair_ready(conn):
     """hv04 and hv05 enabled and up before a campaign starts (a previous run is undone by its own
-    teardown; anything else is somebody's work in progress, not ours to change)."""
+    teardown; anything else is somebody's work in progress, not ours to change), and zone az2 on
+    one hypervisor version (level_versions)."""
+    level_versions(conn, ('hv04', 'hv05', 'hv06'))
+
     def ready():
         services = services_of_pair(conn)
         return services if all(s['status'] == 'enabled' and s['state'] == 'up'

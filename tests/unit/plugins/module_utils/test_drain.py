@@ -498,3 +498,23 @@ def test_each_server_waits_for_its_own_class_not_the_longest_one():
     assert entries[0]['sla_class'] == 'cattle'
     assert entries[0]['error'] == 'live migration %d still queued after 720s; abort asked' % (
         nova.migration_records[0]['id'])
+
+
+def test_planned_cold_migration_skips_the_live_attempt_nova_would_refuse():
+    nova = cloud()
+    sid = nova.add_server('web', 'hv1')
+    other = nova.add_server('db', 'hv1')
+    policy = {'servers': {'db': {'action': 'live_migrate', 'fallbacks': []}}}
+    drain = drainer(nova, policy=policy, destinations={sid: 'hv2'},
+                    planned_actions={sid: 'cold_migrate', other: 'cold_migrate'})
+    plan = by_name(drain.plan(nova.servers_on_host('hv1')))
+    assert plan['web']['action'] == 'cold_migrate'
+    assert plan['web']['chain'] == ['cold_migrate', 'stop']
+    assert any('campaign plan starts at cold_migrate' in note for note in plan['web']['notes'])
+    # db has no cold fallback: the planned action is not its to take
+    assert plan['db']['action'] == 'live_migrate' and plan['db']['chain'] == ['live_migrate']
+    entries, remaining = drain.drain()
+    assert remaining == []
+    assert nova.calls_for(sid, 'live_migrate') == []
+    assert [c[2] for c in nova.calls_for(sid, 'cold_migrate')] == ['hv2']
+    assert by_name(entries)['web']['to'] == 'hv2'

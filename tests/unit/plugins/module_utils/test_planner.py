@@ -550,3 +550,93 @@ def test_random_fleets_with_slack_move_each_server_once(seed):
     assert plan['blocked_hosts'] == [] and plan['unmovable'] == []
     assert plan['extra_moves'] == 0
     assert plan['stats']['migrations_per_drained_server'] in (0.0, 1.0)
+
+
+# ---- hypervisor versions ----------------------------------------------------------------------
+
+def versioned_fleet():
+    """hv1 and hv2 patched (version 2001) and in the campaign, spare not (2000)."""
+    fleet = Fleet().host('hv1', hypervisor_version=2001).host('hv2', hypervisor_version=2001)
+    fleet.host('spare', hypervisor_version=2000)
+    return fleet
+
+
+def test_live_migration_never_planned_to_an_older_hypervisor():
+    fleet = versioned_fleet().host('newer', hypervisor_version=2002)
+    fleet.server('a', 'hv1').server('b', 'hv1', ram=8 * GB).server('c', 'hv2', ram=62 * GB)
+    plan = checked(fleet.snapshot(), ['hv1'])
+    # spare has the most free room but runs 2000; hv2 (2001) is too full, newer (2002) takes both
+    assert destination(plan, 'a') == destination(plan, 'b') == ['newer']
+    assert plan['problems'] == []
+
+
+def test_no_newer_host_with_room_plans_the_policys_cold_fallback():
+    fleet = versioned_fleet()
+    fleet.server('web', 'hv1').server('db', 'hv2')
+    fleet.server('filler', 'hv2', ram=60 * GB)
+    actions = {'web': {'action': 'live_migrate', 'chain': ['live_migrate', 'cold_migrate', 'stop']},
+               'db': {'action': 'live_migrate', 'chain': ['live_migrate']},
+               'filler': {'action': 'leave', 'chain': ['leave']}}
+    plan = checked(fleet.snapshot(), ['hv1'], actions)
+    (move,) = plan['moves']
+    assert (move['server'], move['to'], move['action'], move['fallback']) == ('web', 'spare', 'cold_migrate', True)
+    assert any('vm-web is planned as cold_migrate' in p and 'version 2001 or newer' in p for p in plan['problems'])
+    # db has no fallback: live only, and the one other host of its version is full
+    fleet = versioned_fleet()
+    fleet.server('db', 'hv2').server('filler', 'hv1', ram=62 * GB)
+    plan = checked(fleet.snapshot(), ['hv2'], actions)
+    assert [b['host'] for b in plan['blocked_hosts']] == ['hv2']
+    assert 'run an older hypervisor version' in plan['blocked_hosts'][0]['reason']
+
+
+def test_a_patched_pair_goes_through_each_other_live_rather_than_cold():
+    fleet = versioned_fleet()
+    fleet.server('a', 'hv1').server('b', 'hv2')
+    chain = {'action': 'live_migrate', 'chain': ['live_migrate', 'cold_migrate']}
+    plan = checked(fleet.snapshot(), ['hv1', 'hv2'], {'a': chain, 'b': chain})
+    assert all(m['action'] == 'live_migrate' and m['to'] != 'spare' for m in plan['moves'])
+    assert plan['extra_moves'] == 1
+
+
+def test_other_hypervisor_type_is_refused_too():
+    fleet = Fleet().host('kvm1', hypervisor_type='QEMU').host('vmw', hypervisor_type='VMware vCenter Server')
+    fleet.server('a', 'kvm1')
+    plan = checked(fleet.snapshot(), ['kvm1'])
+    assert plan['moves'] == [] and plan['blocked_hosts'][0]['host'] == 'kvm1'
+
+
+def test_validator_live_move_to_an_older_host_and_unplanned_fallback():
+    fleet = versioned_fleet()
+    fleet.server('web', 'hv1')
+    snapshot = fleet.snapshot()
+    move = {'server': 'web', 'name': 'vm-web', 'from': 'hv1', 'to': 'spare', 'batch': 0, 'action': 'live_migrate',
+            'extra': False}
+    plan = {'mode': 'campaign', 'batches': [['hv1']], 'moves': [move], 'extra_moves': 0}
+    assert check_plan(snapshot, plan, hosts=['hv1']) == [
+        'batch 0: server vm-web (web) is live-migrated from hv1 to spare, an older hypervisor or another type']
+    move['action'] = 'cold_migrate'
+    violations = check_plan(snapshot, plan, hosts=['hv1'], actions={'web': {'action': 'live_migrate',
+                                                                            'chain': ['live_migrate']}})
+    assert violations == ['batch 0: server vm-web (web) is planned as cold_migrate, neither its action live_migrate '
+                          'nor a cold migration its policy falls back to']
+    assert check_plan(snapshot, plan, hosts=['hv1'], actions={'web': {'action': 'live_migrate', 'chain': [
+        'live_migrate', 'cold_migrate']}}) == []
+
+
+@pytest.mark.parametrize('seed', range(30))
+def test_random_fleets_with_mixed_versions_give_valid_plans(seed):
+    rng = random.Random(5000 + seed)
+    snapshot, campaign, actions = random_fleet(rng, spare=rng.random() < 0.5)
+    for record in snapshot['hypervisors'].values():
+        record['hypervisor_version'] = rng.choice((3000, 3001, 3002))
+    chains = {}
+    for sid, action in actions.items():
+        chain = [action] + (['cold_migrate', 'stop'] if action == 'live_migrate' and rng.random() < 0.6 else [])
+        chains[sid] = {'action': action, 'chain': chain}
+    plan = checked(snapshot, campaign, chains)
+    versions = {name: h['hypervisor_version'] for name, h in snapshot['hypervisors'].items()}
+    for move in plan['moves']:
+        if move['action'] == 'live_migrate':
+            assert versions[move['to']] >= versions[move['from']]
+        if move['fallback']:
+            assert 'cold_migrate' in chains[move['server']]['chain']
