@@ -145,6 +145,9 @@ cloud: production
 # keyed_groups:
 #   - key: cloudmaint_hypervisor.hypervisor_type
 #     prefix: type
+#   # mid-upgrade: which hosts run which release
+#   - key: cloudmaint_hypervisor.hypervisor_version
+#     prefix: version
 '''
 
 import os
@@ -285,6 +288,7 @@ def build_inventory(snapshot, with_servers=False, sla_key='sla', default_sla_cla
             'id': hyp.get('id'),
             'hypervisor_hostname': hyp.get('hypervisor_hostname'),
             'hypervisor_type': hyp.get('hypervisor_type'),
+            'hypervisor_version': hyp.get('hypervisor_version'),
             'state': hyp.get('state'),
             'status': hyp.get('status'),
             'disabled_reason': hyp.get('disabled_reason'),

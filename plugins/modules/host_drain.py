@@ -74,9 +74,9 @@ options:
   planned_actions:
     description:
       - Per server name or id, the fallback of its policy chain the drain starts at, as a campaign plan chose it
-        (M(cloudmaint.openstack.maintenance_plan) RV(cloudmaint.openstack.maintenance_plan#module:actions_by_host)):
-        C(cold_migrate) for a server whose policy prefers a live migration when no host with room would take it
-        live. Ignored for a server whose chain does not hold that action.
+        (RV(cloudmaint.openstack.maintenance_plan#module:actions_by_host) of M(cloudmaint.openstack.maintenance_plan)).
+        That is C(cold_migrate) for a server whose policy prefers a live migration when no host with room would take
+        it live. Ignored for a server whose chain does not hold that action.
     type: dict
     default: {}
   max_parallel:
