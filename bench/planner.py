@@ -13,6 +13,7 @@ Pure computation, no cloud.  Every plan is checked by plan_check.check_plan.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import random
 import sys
@@ -35,10 +36,11 @@ MOVES = ('live_migrate', 'cold_migrate')
 KEEPS_NOTHING = ('delete', 'shelve_offload')
 
 
-def naive_drain(snapshot, actions, seed=1):
+def naive_drain(snapshot, actions, seed=1, refused=None):
     """Each host drained in turn (name order); each server to a random host of its zone with room
     (patched or not, the drained host excepted), hard anti-affinity honoured as Nova's filter
-    would.  Returns (moves, servers moved, servers that found no host)."""
+    would.  Returns (moves, servers moved, servers that found no host); ``refused`` (a list) gets
+    the live moves to an older hypervisor version, which Nova would refuse."""
     rng = random.Random(seed)
     hyps = snapshot['hypervisors']
     free = {n: [h['capacity'][rc]['free'] for rc in ('MEMORY_MB', 'VCPU', 'DISK_GB')] for n, h in hyps.items()}
@@ -82,6 +84,9 @@ def naive_drain(snapshot, actions, seed=1):
             if dest is None:
                 stuck += 1
                 continue
+            if refused is not None and action == 'live_migrate' and \
+                    hyps[dest].get('hypervisor_version', 0) < hyps[host].get('hypervisor_version', 0):
+                refused.append(sid)
             for k in range(3):
                 free[dest][k] -= need[k]
                 free[host][k] += need[k]
@@ -91,6 +96,24 @@ def naive_drain(snapshot, actions, seed=1):
             moves += 1
             moved.add(sid)
     return moves, len(moved), stuck
+
+
+def mid_upgrade(snapshot, actions, seed=3, patched=0.4, live_only=0.3):
+    """The fleet halfway through an upgrade: ``patched`` of each zone's hosts run a newer
+    hypervisor version; a live-migrating server's policy falls back to a cold migration, except
+    ``live_only`` of them (pandas)."""
+    rng = random.Random(seed)
+    snapshot = copy.deepcopy(snapshot)
+    for name in sorted(snapshot['hypervisors']):
+        snapshot['hypervisors'][name]['hypervisor_version'] = 9000000 if rng.random() < patched else 8002000
+    chains = {}
+    for sid in sorted(snapshot['servers']):
+        action = actions.get(sid, 'live_migrate')
+        chain = [action]
+        if action == 'live_migrate' and rng.random() >= live_only:
+            chain += ['cold_migrate', 'stop']
+        chains[sid] = {'action': action, 'chain': chain}
+    return snapshot, chains
 
 
 def report(title, plan, seconds, verdict):
@@ -103,6 +126,9 @@ def report(title, plan, seconds, verdict):
     print('  moves                %d for %d servers' % (stats['moves'], stats['servers_moved']))
     print('  migrations/server    %.4f' % stats['migrations_per_drained_server'])
     print('  extra moves          %d' % plan['extra_moves'])
+    fallbacks = sum(1 for move in plan['moves'] if move.get('fallback'))
+    if fallbacks:
+        print('  planned cold fallbacks %d' % fallbacks)
     print('  validator            %s' % ('OK' if not verdict else '%d violations, first: %s' % (len(verdict), verdict[0])))
 
 
@@ -153,6 +179,28 @@ def main(argv=None):
     print('  moves                %d for %d servers (%d found no host)' % (moves, moved, stuck))
     print('  migrations/server    %.4f' % naive)
     print('  baseline / planner   %.2fx the migrations' % (naive / planned if planned else 0.0))
+
+    upgrade, chains = mid_upgrade(snapshot, actions)
+    t0 = time.perf_counter()
+    plan = plan_campaign(upgrade, hosts, chains)
+    seconds = time.perf_counter() - t0
+    worst = max(worst, seconds)
+    verdict = check_plan(upgrade, plan, hosts=hosts, actions=chains)
+    report('campaign mid-upgrade (40% of hosts on a newer hypervisor), all hosts, no limits', plan, seconds, verdict)
+    versions = {n: h['hypervisor_version'] for n, h in upgrade['hypervisors'].items()}
+    older = sum(1 for m in plan['moves'] if m['action'] == 'live_migrate' and versions[m['to']] < versions[m['from']])
+    print('  live moves to older  %d' % older)
+    t0 = time.perf_counter()
+    plan = plan_campaign(upgrade, hosts, chains, target_version=9000000)
+    seconds = time.perf_counter() - t0
+    worst = max(worst, seconds)
+    verdict = check_plan(upgrade, plan, hosts=hosts, actions=chains, target_version=9000000)
+    report('campaign mid-upgrade, the same, target_version (every host ends on the newer version)', plan, seconds,
+           verdict)
+    refused = []
+    moves, moved, stuck = naive_drain(upgrade, actions, refused=refused)
+    print('baseline mid-upgrade: live moves Nova would refuse  %d of %d (%.1f%%), planner %d'
+          % (len(refused), moves, 100.0 * len(refused) / moves if moves else 0.0, older))
     print('slowest planner run %.2f s (target <= 10 s): %s' % (worst, 'OK' if worst <= 10 else 'TOO SLOW'))
     return 0
 

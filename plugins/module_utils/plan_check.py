@@ -19,7 +19,8 @@ rule broken, as strings naming the server, host and batch (an empty list: the pl
 - after every batch no host has less than nothing free of MEMORY_MB, VCPU or DISK_GB where
   servers arrived (a source keeps its allocation until the batch ends);
 - a server stays in its zone (and its aggregates with ``match_aggregates``); a live migration goes
-  to a host of the same hypervisor type and no older hypervisor version;
+  to a host of the same hypervisor type and no older hypervisor version (a maintained host counts at
+  ``target_version`` when that is newer);
 - after every batch no hard anti-affinity group has more members on a host than
   ``max_server_per_host`` (or than it had there before), and no hard affinity group is spread
   over more hosts than before;
@@ -51,14 +52,24 @@ def _demand(server):
     return {'MEMORY_MB': int(flavor.get('ram') or 0), 'VCPU': int(flavor.get('vcpus') or 0), 'DISK_GB': disk}
 
 
-def _older(source, dest):
+def _older(source, dest, versions):
     if source.get('hypervisor_type') and dest.get('hypervisor_type') \
             and source['hypervisor_type'] != dest['hypervisor_type']:
         return True
     try:
-        return int(dest['hypervisor_version']) < int(source['hypervisor_version'])
+        return int(versions[dest['host']]) < int(versions[source['host']])
     except (KeyError, TypeError, ValueError):
         return False
+
+
+def _versions(hyps):
+    found = {}
+    for name, hyp in hyps.items():
+        try:
+            found[name] = int(hyp['hypervisor_version'])
+        except (KeyError, TypeError, ValueError):
+            found[name] = None
+    return found
 
 
 class _Replay(object):
@@ -175,11 +186,12 @@ def _move_count(moves, plan, replay, violations):
 
 
 def check_plan(snapshot, plan, hosts=None, actions=None, default_action='live_migrate', max_batch=None,
-               max_incoming=None, max_outgoing=None, match_aggregates=False):
+               max_incoming=None, max_outgoing=None, match_aggregates=False, target_version=None):
     """Every rule ``plan`` breaks (see the module docstring); [] when it keeps them all."""
     violations = []
     replay = _Replay(snapshot, plan, actions, default_action, match_aggregates)
-    hyps = replay.hyps
+    hyps = {name: dict(hyp, host=name) for name, hyp in replay.hyps.items()}
+    versions = _versions(hyps)
     consolidate = plan.get('mode') == 'consolidate'
     emptied = set(plan.get('empty_hosts') or ())
     batch_of = _batches(plan, hyps, set(hosts) if hosts is not None else None, max_batch, violations)
@@ -236,7 +248,7 @@ def check_plan(snapshot, plan, hosts=None, actions=None, default_action='live_mi
             if str(hyps[dest].get('zone')) != str(replay.zone[sid]):
                 violations.append('batch %d: %s leaves zone %s for %s in zone %s'
                                   % (i, who, replay.zone[sid], dest, hyps[dest].get('zone')))
-            if moved_as == 'live_migrate' and _older(hyps[source], hyps[dest]):
+            if moved_as == 'live_migrate' and _older(hyps[source], hyps[dest], versions):
                 violations.append('batch %d: %s is live-migrated from %s to %s, an older hypervisor or another type'
                                   % (i, who, source, dest))
             if match_aggregates and sorted(hyps[dest].get('aggregates') or ()) != replay.aggregates[sid]:
@@ -279,4 +291,7 @@ def check_plan(snapshot, plan, hosts=None, actions=None, default_action='live_mi
                                   % (i, replay.label(sid), host, replay.action[sid]))
         replay.groups_ok(touched, i, violations)
         done.update(members)
+        for host in members:
+            if target_version is not None and versions.get(host) is not None:
+                versions[host] = max(versions[host], target_version)
     return violations

@@ -12,7 +12,7 @@ with ``zone``, ``aggregates``, ``state``, ``status``, ``forced_down``, ``hypervi
 ``Decision.to_dict()`` or a ``Decision`` (servers not named get ``default_action``).
 
 ``plan_campaign(snapshot, hosts, actions=None, default_action='live_migrate', max_batch=None,
-max_incoming=None, max_outgoing=None, match_aggregates=False, zones='parallel')``
+max_incoming=None, max_outgoing=None, match_aggregates=False, zones='parallel', target_version=None)``
     orders the hosts to maintain into batches.  ``live_migrate`` and ``cold_migrate`` servers get a
     destination; every other action keeps the server on its host (``delete`` and
     ``shelve_offload`` free its allocation there).  A destination is a host already maintained in
@@ -20,7 +20,8 @@ max_incoming=None, max_outgoing=None, match_aggregates=False, zones='parallel')`
     resource class from Placement; a server stays in its zone (and, with ``match_aggregates``,
     within hosts of the same aggregates); a ``live_migrate`` server goes to a host of the same
     hypervisor type and no older ``hypervisor_version`` (a host maintained in the campaign counts
-    at the version it has now), as Nova refuses the others; when none has room and the server's
+    at the version it has now, or at ``target_version``, the release the campaign installs, when
+    that is newer), as Nova refuses the others; when none has room and the server's
     policy falls back to ``cold_migrate``, the move is planned as that (``fallback: True``, no
     version rule), but only once a live move onto a host maintained later (an extra move) found no
     room either; hard anti-affinity (``max_server_per_host``) holds after
@@ -78,8 +79,9 @@ SEED_CANDIDATES = 30
 
 class _Campaign(object):
 
-    def __init__(self, model, max_batch, max_incoming, max_outgoing):
+    def __init__(self, model, max_batch, max_incoming, max_outgoing, target_version=None):
         self.model = model
+        self.target_version = target_version
         self.max_batch = max_batch
         self.max_incoming = max_incoming
         self.max_outgoing = max_outgoing
@@ -123,6 +125,8 @@ class _Campaign(object):
         for server in list(host.servers.values()):
             if server.action in FREES:
                 self.model.release(server)
+        if self.target_version is not None and host.version is not None:
+            host.version = max(host.version, self.target_version)
         if host.known and host.up:
             safe.add(host)
 
@@ -384,12 +388,13 @@ def _extra_problems(moves):
 
 
 def plan_campaign(snapshot, hosts, actions=None, default_action='live_migrate', max_batch=None,
-                  max_incoming=None, max_outgoing=None, match_aggregates=False, zones='parallel'):
+                  max_incoming=None, max_outgoing=None, match_aggregates=False, zones='parallel',
+                  target_version=None):
     """Batches and destinations for maintaining ``hosts``; see the module docstring."""
     if zones not in ZONE_ORDERS:
         raise ValueError('zones must be one of %s, got %r' % (', '.join(ZONE_ORDERS), zones))
     model = Model(snapshot, actions, default_action, match_aggregates)
-    plan = _Campaign(model, max_batch, max_incoming, max_outgoing)
+    plan = _Campaign(model, max_batch, max_incoming, max_outgoing, target_version)
     names = _known_hosts(model, hosts, plan.problems)
     plan.campaign = set(names)
     pending_by_domain = {}

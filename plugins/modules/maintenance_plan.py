@@ -74,6 +74,13 @@ options:
     type: str
     choices: [parallel, serial]
     default: parallel
+  target_version:
+    description:
+      - O(mode=campaign) only. The hypervisor version the campaign installs (the release being rolled out), dotted
+        (C(8.2.2)) or as Nova reports it (C(8002002)). A host counts at this version once maintained, so servers of
+        hosts already on it may go there live. Omitted, a maintained host counts at the version it runs now (a
+        campaign that only reboots).
+    type: str
   allow_extra_moves:
     description:
       - Whether a plan in which some servers move twice is acceptable. When false and the plan needs extra moves,
@@ -287,6 +294,21 @@ def resolve_decisions(snapshot, policy, importance, hosts):
     return decisions
 
 
+def version_int(value):
+    """Nova's integer form of a hypervisor version: ``8.2.2`` -> 8002002, ``8002002`` as it is; None
+    when ``value`` is neither."""
+    text = str(value).strip()
+    parts = text.split('.')
+    if not text or not all(part.isdigit() for part in parts):
+        return None
+    if len(parts) == 1:
+        return int(text)
+    number = 0
+    for part in parts:
+        number = number * 1000 + int(part)
+    return number
+
+
 def make_plan(snapshot, params, actions):
     """(plan, violations): the planner's plan for the module's options and check_plan's verdict on it."""
     limits = dict(max_batch=params.get('max_batch'), max_incoming=params.get('max_incoming'),
@@ -297,8 +319,10 @@ def make_plan(snapshot, params, actions):
         plan['mode'] = 'consolidation'
         violations = check_plan(snapshot, dict(plan, mode='consolidate'), hosts=hosts, actions=actions, **limits)
     else:
-        plan = plan_campaign(snapshot, hosts, actions=actions, zones=params.get('zones') or 'parallel', **limits)
-        violations = check_plan(snapshot, plan, hosts=hosts, actions=actions, **limits)
+        target = version_int(params['target_version']) if params.get('target_version') is not None else None
+        plan = plan_campaign(snapshot, hosts, actions=actions, zones=params.get('zones') or 'parallel',
+                             target_version=target, **limits)
+        violations = check_plan(snapshot, plan, hosts=hosts, actions=actions, target_version=target, **limits)
     return plan, violations
 
 
@@ -377,6 +401,12 @@ def option_problems(params):
             problems.append('count must be 0 or more, got %d' % params['count'])
     if not params.get('hosts'):
         problems.append('hosts must name at least one compute host')
+    if params.get('target_version') is not None:
+        if params.get('mode') == 'consolidation':
+            problems.append('target_version applies to mode=campaign only')
+        elif version_int(params['target_version']) is None:
+            problems.append('target_version must be a version such as 8.2.2 or 8002002, got %r'
+                            % params['target_version'])
     return problems
 
 
@@ -397,6 +427,7 @@ class MaintenancePlanModule(MaintenanceModule):
         max_incoming=dict(type='int'),
         max_outgoing=dict(type='int'),
         zones=dict(type='str', default='parallel', choices=['parallel', 'serial']),
+        target_version=dict(type='str'),
         allow_extra_moves=dict(type='bool', default=True),
     )
     module_kwargs = dict(supports_check_mode=True)

@@ -640,3 +640,20 @@ def test_random_fleets_with_mixed_versions_give_valid_plans(seed):
             assert versions[move['to']] >= versions[move['from']]
         if move['fallback']:
             assert 'cold_migrate' in chains[move['server']]['chain']
+
+
+def test_target_version_lets_patched_hosts_take_servers_of_newer_ones():
+    fleet = Fleet().host('old1', hypervisor_version=2000).host('new1', hypervisor_version=2001)
+    fleet.server('a', 'new1', ram=60 * GB)
+    snapshot = fleet.snapshot()
+    # only old1 could take a, and it is older: a reboot-only campaign cannot move it live
+    plan = checked(snapshot, ['old1', 'new1'])
+    assert [b['host'] for b in plan['blocked_hosts']] == ['new1']
+    # installing 2001 everywhere: once old1 is patched, a goes there live
+    plan = plan_campaign(snapshot, ['old1', 'new1'], target_version=2001)
+    assert check_plan(snapshot, plan, hosts=['old1', 'new1'], target_version=2001) == []
+    assert plan['batches'] == [['old1'], ['new1']]
+    assert [(m['server'], m['to'], m['action']) for m in plan['moves']] == [('a', 'old1', 'live_migrate')]
+    # the validator replays the same rule: without the target, that plan breaks it
+    assert check_plan(snapshot, plan, hosts=['old1', 'new1']) == [
+        'batch 1: server vm-a (a) is live-migrated from new1 to old1, an older hypervisor or another type']

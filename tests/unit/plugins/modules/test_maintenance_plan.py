@@ -128,3 +128,13 @@ def test_extra_moves_message_names_the_servers():
     message = mp.extra_moves_message(plan)
     assert message.startswith('the plan needs 1 extra moves')
     assert 'web-1' in message and 'hv9' not in message
+
+
+def test_target_version_is_nova_s_integer_form():
+    assert mp.version_int('8.2.2') == 8002002
+    assert mp.version_int('8002002') == 8002002
+    assert mp.version_int(' 1.7 ') == 1007
+    assert mp.version_int('8.2-rc1') is None
+    assert mp.version_int('') is None
+    problems = mp.option_problems({'hosts': ['hv1'], 'mode': 'campaign', 'target_version': 'latest'})
+    assert problems == ["target_version must be a version such as 8.2.2 or 8002002, got 'latest'"]
