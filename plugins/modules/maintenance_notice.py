@@ -74,6 +74,14 @@ options:
       - Servers for which the policy decides nothing (action C(none), e.g. shelved and offloaded) get no notice.
     type: dict
     default: {}
+  planned_actions:
+    description:
+      - Per server name or id, the fallback of its policy chain the campaign plan starts its handling at, as given to
+        M(cloudmaint.openstack.host_drain)'s O(cloudmaint.openstack.host_drain#module:planned_actions). The notice
+        announces that action (a cold migration, not the live one the policy prefers). Ignored with O(action) and
+        for a server whose chain does not hold that action.
+    type: dict
+    default: {}
   notice_s:
     description:
       - Notice period in seconds for every server, instead of its class's C(notice.period_s). Owner annotations
@@ -386,8 +394,11 @@ class NoticeRun(object):
 
     # ---- planning ---------------------------------------------------------------------
 
-    def plan(self, servers, policy, action=None, operator_period_s=None, earliest=None):
-        """One entry per server: the event it gets (a kept one, or a new one), or why none."""
+    def plan(self, servers, policy, action=None, operator_period_s=None, earliest=None, planned_actions=None):
+        """One entry per server: the event it gets (a kept one, or a new one), or why none.
+        ``planned_actions``: server id or name -> the fallback the campaign plan starts its
+        handling at (the drain's ``planned_actions``), announced instead of the policy's first."""
+        planned_actions = planned_actions or {}
         now = self.utcnow()
         entries = []
         for server in servers:
@@ -407,6 +418,11 @@ class NoticeRun(object):
             entry['policy_action'] = decision.action
             notes = entry['notes']
             wanted = action
+            planned = planned_actions.get(server.get('id')) or planned_actions.get(server.get('name'))
+            if wanted is None and planned and planned != decision.action and planned in decision.chain:
+                wanted = planned
+                notes.append('notice for %s, where the campaign plan starts (no host with room takes it %s)'
+                             % (planned, 'live' if decision.action == 'live_migrate' else 'as %s' % decision.action))
             if wanted is None:
                 if decision.action != 'none':
                     wanted = decision.action
@@ -766,6 +782,7 @@ class MaintenanceNoticeModule(MaintenanceModule):
         action=dict(type='str', choices=list(notice.EVENT_ACTIONS) + ['live_migrate', 'cold_migrate', 'shelve_partial',
                                                                       'leave']),
         policy=dict(type='dict', default={}),
+        planned_actions=dict(type='dict', default={}),
         notice_s=dict(type='int'),
         not_before=dict(type='str'),
         project_webhooks=dict(type='dict', default={}),
@@ -823,7 +840,7 @@ class MaintenanceNoticeModule(MaintenanceModule):
 
         try:
             entries = engine.plan(servers, policy, action=p['action'], operator_period_s=p['notice_s'],
-                                  earliest=earliest)
+                                  earliest=earliest, planned_actions=p['planned_actions'])
         except notice.NoticeError as exc:
             self.fail(str(exc))
         engine.post(entries)

@@ -1063,3 +1063,17 @@ def test_engine_rerun_after_the_drain_acted_keeps_the_notice_of_servers_it_left_
     assert n.decode_event(nova.servers['srv-pets-1']['metadata']['cloudmaint:event'])[0] == told
     assert got['moved-here']['notified']['metadata'] == 'posted'
     assert got['cattle-1']['notified']['metadata'] == 'unchanged'
+
+
+def test_notice_announces_the_fallback_the_campaign_plan_starts_at():
+    nova = cloud()
+    run, _clock = engine(nova)
+    planned = {'srv-pets-1': 'cold_migrate', 'pandas-1': 'cold_migrate'}
+    got = by_name(post(run, nova, planned_actions=planned))
+    # pets fall back to a cold migration: the owner is told that, not a live one
+    assert got['pets-1']['event']['action'] == 'cold_migration'
+    assert got['pets-1']['policy_action'] == 'live_migrate'
+    assert any('where the campaign plan starts' in note for note in got['pets-1']['notes'])
+    # pandas have no such fallback: their notice stays a live migration
+    assert got['pandas-1']['event']['action'] == 'live_migration'
+    assert got['cattle-1']['event']['action'] == 'live_migration'
