@@ -33,6 +33,17 @@ options:
   campaign:
     description: Campaign whose C(leave) decisions allow a stopped or paused server to stay on the host.
     type: str
+  wait_ready:
+    description:
+      - Seconds to wait for RV(ready), looking every O(ready_poll) seconds within one module run (one
+        authentication, rather than a task retried with C(until)). The module fails when the host is not ready by
+        then, saying what is missing. C(0) looks once and returns.
+    type: int
+    default: 0
+  ready_poll:
+    description: Seconds between two looks while waiting (O(wait_ready)).
+    type: int
+    default: 2
 '''
 
 EXAMPLES = r'''
@@ -43,15 +54,12 @@ EXAMPLES = r'''
   register: hv01
   failed_when: hv01.reboot_blockers | length > 0
 
-- name: Wait until hv01 is back after its reboot
+- name: Wait up to 15 minutes until hv01 is back after its reboot
   cloudmaint.openstack.compute_host_info:
     cloud: sandbox
     host: hv01
     reported_after: "{{ reboot_started }}"
-  register: back
-  until: back.ready
-  retries: 60
-  delay: 5
+    wait_ready: 900
 '''
 
 RETURN = r'''
@@ -83,6 +91,10 @@ ready:
   description: The compute service is up (and reported after O(reported_after)), and Placement has its inventory.
   returned: always
   type: bool
+waited_s:
+  description: Seconds spent waiting for RV(ready) (O(wait_ready)).
+  returned: always
+  type: float
 '''
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
@@ -99,16 +111,59 @@ def _normalized_time(text):
     return cm.parse_time(text) if text else None
 
 
+def not_ready_because(result, after):
+    """Why a host is not ready, from a result of the module."""
+    service = result.get('service') or {}
+    reasons = []
+    if service.get('state') != 'up':
+        reasons.append('compute service state %s' % service.get('state'))
+    elif after is not None:
+        updated = _normalized_time(service.get('updated_at'))
+        if updated is None or updated <= after:
+            reasons.append('compute service has not reported since %s (last: %s)'
+                           % (after.strftime('%Y-%m-%dT%H:%M:%SZ'), service.get('updated_at')))
+    provider = result.get('resource_provider')
+    if not (provider and provider.get('inventories')):
+        reasons.append('no inventory in Placement')
+    return '; '.join(reasons) or 'not ready'
+
+
 class ComputeHostInfoModule(MaintenanceModule):
     argument_spec = dict(
         host=dict(type='str', required=True),
         reported_after=dict(type='str'),
         campaign=dict(type='str'),
+        wait_ready=dict(type='int', default=0),
+        ready_poll=dict(type='int', default=2),
     )
     module_kwargs = dict(supports_check_mode=True)
 
     def run(self):
         p = self.params
+        if p['wait_ready'] < 0 or p['ready_poll'] < 1:
+            self.fail('wait_ready must be 0 or more and ready_poll 1 or more, got %d and %d'
+                      % (p['wait_ready'], p['ready_poll']))
+        after = None
+        if p['reported_after']:
+            after = cm.parse_time(p['reported_after'])
+            if after is None:
+                self.fail('reported_after %r is not an ISO-8601 time' % p['reported_after'])
+        waiter = self.waiter()
+        started = waiter.clock()
+        while True:
+            result = self._look(p['host'], p['campaign'], after)
+            result['waited_s'] = round(waiter.clock() - started, 1)
+            if result['ready'] or result['waited_s'] >= p['wait_ready']:
+                break
+            waiter.sleep(min(p['ready_poll'], max(0.1, p['wait_ready'] - result['waited_s'])))
+        if p['wait_ready'] and not result['ready']:
+            self.fail('%s is not ready after %d s: %s' % (p['host'], p['wait_ready'], not_ready_because(result, after)),
+                      **result)
+        return result
+
+    def _look(self, host, campaign, after):
+        """What Nova and Placement say now (one service, hypervisor, provider and server listing)."""
+        p = {'host': host, 'campaign': campaign}
         try:
             service = self.nova.known_compute_service(p['host'])
         except LookupError as exc:
@@ -128,10 +183,7 @@ class ComputeHostInfoModule(MaintenanceModule):
                 blockers.append(entry)
 
         ready = service['state'] == 'up' and bool(provider and provider.get('inventories'))
-        if p['reported_after']:
-            after = cm.parse_time(p['reported_after'])
-            if after is None:
-                self.fail('reported_after %r is not an ISO-8601 time' % p['reported_after'])
+        if after is not None:
             updated = _normalized_time(service.get('updated_at'))
             ready = ready and updated is not None and updated > after
         return dict(service=service, hypervisor=hypervisor, resource_provider=provider,

@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, cloudmaint.openstack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Mid-upgrade in zone az2: hv04 and hv05 run a newer hypervisor version than hv06.
+
+Real Nova refuses a live migration to an older version (the conductor's check, then "No valid
+host"); the campaign plan must not ask for one, and plans the policy's cold fallback where no
+host of a good version has room. Read-only but for the versions: nova-compute of the hosts is
+restarted with another version (``cloudctl patch --now``), guests keep running; the zone is
+brought back to one version afterwards.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import cloudctl, level_versions, wait_until
+from modules_support import play, task
+
+PAIR = ('hv04', 'hv05')
+ZONE = PAIR + ('hv06',)
+
+
+def versions(conn):
+    return {h.name: h.hypervisor_version for h in conn.compute.hypervisors(details=True) if h.name in ZONE}
+
+
+@pytest.fixture(scope='module')
+def pair_newer(conn):
+    level_versions(conn, ZONE)
+    newest = max(versions(conn).values()) + 1
+    for host in PAIR:
+        cloudctl('patch', host, '--version', '%d.%d' % divmod(newest, 1000), '--now')
+    found = versions(conn)
+    assert found['hv04'] == found['hv05'] == newest > found['hv06'], found
+    yield found
+    level_versions(conn, ZONE)
+
+
+def test_nova_refuses_a_live_migration_to_the_older_host(conn, pair_newer):
+    server = next(s for s in conn.compute.servers(all_projects=True, details=True)
+                  if s.compute_host in PAIR and s.status == 'ACTIVE' and not s.task_state)
+    source = server.compute_host
+    conn.compute.live_migrate_server(server, host='hv06', block_migration='auto')
+
+    def ended():
+        found = conn.compute.get_server(server.id)
+        return found if not found.task_state else None
+    after = wait_until('the refused live migration of %s to settle' % server.name, ended, timeout=60)
+    assert (after.compute_host, after.status) == (source, 'ACTIVE')
+    listed = conn.compute.get('/os-migrations?instance_uuid=%s&migration_type=live-migration' % server.id,
+                              microversion='2.80').json()['migrations']
+    last = max(listed, key=lambda m: m['id'])
+    assert last['status'] == 'error' and last['dest_compute'] in (None, 'hv06'), last
+
+
+def test_plan_sends_nothing_live_to_the_older_host(conn, cloud_env, tmp_path, pair_newer):
+    results = play(cloud_env, tmp_path, [
+        task('maintenance_plan', 'plan', hosts=list(PAIR), max_batch=1),
+        {'name': 'What the drain of each host would do with the plan',
+         'cloudmaint.openstack.host_drain': {
+             'host': '{{ item }}', 'campaign': 'it-versions',
+             'destinations': '{{ plan.destinations_by_host[item] | default({}) }}',
+             'planned_actions': '{{ plan.actions_by_host[item] | default({}) }}'},
+         'check_mode': True, 'loop': '{{ plan.batches | flatten }}', 'register': 'drains'},
+    ])
+    plan = results['plan']
+    assert plan['moves'], plan['problems']
+    for move in plan['moves']:
+        if move['to'] == 'hv06':
+            # only as the cold migration its policy falls back to
+            assert move['action'] == 'cold_migrate', move
+        if move['fallback']:
+            assert move['action'] == 'cold_migrate'
+            assert plan['actions_by_host'][move['from']][move['server']] == 'cold_migrate'
+    for blocked in plan['blocked_hosts']:
+        assert 'older hypervisor version' in blocked['reason'] or 'lack room' in blocked['reason'], blocked
+    planned = {(m['from'], m['server']): m for m in plan['moves'] if m['batch'] == 0 or not m['extra']}
+    for run in results['drains']['results']:
+        for entry in run['servers']:
+            move = planned.get((run['host'], entry['id']))
+            if move is not None and move['fallback']:
+                # the drain starts at the planned fallback: no live attempt Nova would refuse
+                assert entry['action'] == 'cold_migrate' and entry['chain'][0] == 'cold_migrate', entry
+                assert entry['requested_destination'] == move['to']
