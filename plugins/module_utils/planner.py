@@ -168,7 +168,9 @@ class _Campaign(object):
             elif host.name not in self.campaign and not host.enabled:
                 kind = 'are disabled'
             else:
-                refusal = self.model.refusal(unit, host, {}, None, False)
+                # A unit that may go cold was last tried cold: say why that failed.
+                refusal = self.model.refusal(unit, host, {}, None, False,
+                                             not all(server.cold_ok for server in unit))
                 if refusal == 'version':
                     kind = 'run an older hypervisor version or another type (Nova refuses to live-migrate there)'
                 elif refusal == 'room':

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import cloudctl, level_versions, wait_until
-from modules_support import play, task
+from modules_support import play, set_service, task
 
 PAIR = ('hv04', 'hv05')
 ZONE = PAIR + ('hv06',)
@@ -42,7 +42,10 @@ def test_nova_refuses_a_live_migration_to_the_older_host(conn, pair_newer):
     server = next(s for s in conn.compute.servers(all_projects=True, details=True)
                   if s.compute_host in PAIR and s.status == 'ACTIVE' and not s.task_state)
     source = server.compute_host
-    conn.compute.live_migrate_server(server, host='hv06', block_migration='auto')
+    # At 2.34 and later the conductor's checks run after the API answered 202, as for the drain.
+    answer = conn.compute.post('/servers/%s/action' % server.id, microversion='2.80',
+                               json={'os-migrateLive': {'host': 'hv06', 'block_migration': 'auto'}})
+    assert answer.status_code == 202, answer.text
 
     def ended():
         found = conn.compute.get_server(server.id)
@@ -67,6 +70,10 @@ def test_plan_sends_nothing_live_to_the_older_host(conn, cloud_env, tmp_path, pa
     ])
     plan = results['plan']
     assert plan['moves'], plan['problems']
+    print('versions %s; batches %s; moves %s; blocked %s' % (
+        pair_newer, plan['batches'], ['%s %s->%s %s%s' % (m['name'], m['from'], m['to'], m['action'],
+                                                          ' (fallback)' if m['fallback'] else '')
+                                      for m in plan['moves']], plan['blocked_hosts']))
     for move in plan['moves']:
         if move['to'] == 'hv06':
             # only as the cold migration its policy falls back to
@@ -84,3 +91,21 @@ def test_plan_sends_nothing_live_to_the_older_host(conn, cloud_env, tmp_path, pa
                 # the drain starts at the planned fallback: no live attempt Nova would refuse
                 assert entry['action'] == 'cold_migrate' and entry['chain'][0] == 'cold_migrate', entry
                 assert entry['requested_destination'] == move['to']
+
+
+def test_only_an_older_host_left_means_cold_fallbacks_or_a_blocked_host(conn, cloud_env, tmp_path, pair_newer):
+    """hv04 disabled for the plan: what leaves hv05 can only go to hv06, which is older."""
+    set_service(conn, 'hv04', False, 'it-versions: only hv06 is left')
+    try:
+        results = play(cloud_env, tmp_path, [task('maintenance_plan', 'plan', hosts=['hv05'])])
+    finally:
+        set_service(conn, 'hv04', True)
+    plan = results['plan']
+    print('moves %s; blocked %s' % (['%s %s->%s %s' % (m['name'], m['from'], m['to'], m['action'])
+                                     for m in plan['moves']], plan['blocked_hosts']))
+    for move in plan['moves']:
+        assert (move['to'], move['action'], move['fallback']) == ('hv06', 'cold_migrate', True), move
+    reasons = ' '.join(b['reason'] for b in plan['blocked_hosts'])
+    # the rule was applied: either servers go cold, or the host is blocked saying why
+    assert plan['moves'] or 'run an older hypervisor version' in reasons, plan
+    assert plan['actions_by_host'].get('hv05', {}) == {m['server']: 'cold_migrate' for m in plan['moves']}

@@ -657,3 +657,17 @@ def test_target_version_lets_patched_hosts_take_servers_of_newer_ones():
     # the validator replays the same rule: without the target, that plan breaks it
     assert check_plan(snapshot, plan, hosts=['old1', 'new1']) == [
         'batch 1: server vm-a (a) is live-migrated from new1 to old1, an older hypervisor or another type']
+
+
+def test_blocked_reason_of_a_server_that_may_go_cold_is_the_room():
+    fleet = Fleet().host('hv1', hypervisor_version=2001).host('spare', hypervisor_version=2000, ram=8 * GB)
+    fleet.server('web', 'hv1', ram=16 * GB).server('db', 'hv1', ram=16 * GB)
+    actions = {'web': {'action': 'live_migrate', 'chain': ['live_migrate', 'cold_migrate']},
+               'db': {'action': 'live_migrate', 'chain': ['live_migrate']}}
+    plan = checked(fleet.snapshot(), ['hv1'], actions)
+    (blocked,) = plan['blocked_hosts']
+    assert 'server vm-db (16384 MiB RAM, 2 vCPUs, 20 GB disk) fits on no host of zone az1: 1 run an older ' \
+        'hypervisor version' in blocked['reason']
+    # web was tried cold at last, so what stopped it is the room
+    assert 'server vm-web (16384 MiB RAM, 2 vCPUs, 20 GB disk) fits on no host of zone az1: 1 lack room' \
+        in blocked['reason']
