@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import REPO, SANDBOX, cloudctl, run_ansible, wait_until
+from conftest import REPO, SANDBOX, cloudctl, level_versions, run_ansible, wait_until
 from modules_support import (
     DRAINED,
     OTHERS,
@@ -216,8 +216,10 @@ __all__ = ['OTHERS']
 @pytest.fixture(autouse=True)
 def az1_restored(conn, drained_host):  # pylint: disable=unused-argument
     """hv01-hv03 in order before and after each test of a module that imports it (with
-    modules_support.drained_host, which holds the az1 lock)."""
+    modules_support.drained_host, which holds the az1 lock). The campaigns patch hv03 alone: before
+    each test zone az1 comes back to one hypervisor version (see conftest.level_versions)."""
     az1_in_order(conn)
+    level_versions(conn, AZ1)
     yield
     try:
         settle_az1(conn)
