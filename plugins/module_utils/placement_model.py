@@ -84,8 +84,8 @@ class Host(object):
                          for rc in RESOURCE_CLASSES]
         self.up = record.get('state', 'up') == 'up' and not record.get('forced_down')
         self.enabled = record.get('status', 'enabled') == 'enabled'
-        # A host maintained in the campaign keeps the version it has now: its patch may raise it,
-        # but the plan cannot count on that.
+        # A host maintained in the campaign keeps the version it has now (its patch may raise it,
+        # but the plan cannot count on that) unless the campaign names the one it installs.
         self.version = _version(record.get('hypervisor_version'))
         self.kind = record.get('hypervisor_type')
         self.servers = {}     # id -> Server, in arrival order (deterministic iteration)

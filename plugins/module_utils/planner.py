@@ -40,7 +40,8 @@ max_incoming=None, max_outgoing=None, match_aggregates=False, zones='parallel', 
 ``plan_consolidation(snapshot, count=None, hosts=None, ...)``
     picks up to ``count`` hosts among ``hosts`` (default: all) to empty (None: as many as
     possible), fewest moves first, and where their servers go: onto hosts that are not emptied and
-    have not been emptied, with the same rules.  A host with a server whose action keeps it there
+    have not been emptied, with the same rules (but never as a cold fallback: emptying a host is
+    optional).  A host with a server whose action keeps it there
     cannot be emptied.
 
 Both return a JSON-safe dict::
@@ -512,7 +513,8 @@ def _consolidate_one(plan, host, pool, incoming, step):
     model = plan.model
     trial = dict(incoming)
     model.begin()
-    if plan.drain(host, [pool], trial):
+    # Emptying a host is optional: never at the price of a cold migration (a guest reboot).
+    if plan.drain(host, [pool], trial, cold=False):
         model.rollback()
         return None
     journal = model.commit(step)

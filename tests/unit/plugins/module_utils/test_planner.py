@@ -671,3 +671,13 @@ def test_blocked_reason_of_a_server_that_may_go_cold_is_the_room():
     # web was tried cold at last, so what stopped it is the room
     assert 'server vm-web (16384 MiB RAM, 2 vCPUs, 20 GB disk) fits on no host of zone az1: 1 lack room' \
         in blocked['reason']
+
+
+def test_consolidation_never_plans_a_cold_fallback():
+    fleet = Fleet().host('new1', hypervisor_version=2001).host('old1', hypervisor_version=2000)
+    fleet.server('web', 'new1')
+    actions = {'web': {'action': 'live_migrate', 'chain': ['live_migrate', 'cold_migrate']}}
+    snapshot = fleet.snapshot()
+    plan = plan_consolidation(snapshot, hosts=['new1'], actions=actions)
+    assert check_plan(snapshot, plan, actions=actions) == []
+    assert plan['moves'] == [] and plan['empty_hosts'] == []
