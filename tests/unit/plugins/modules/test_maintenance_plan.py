@@ -138,3 +138,23 @@ def test_target_version_is_nova_s_integer_form():
     assert mp.version_int('') is None
     problems = mp.option_problems({'hosts': ['hv1'], 'mode': 'campaign', 'target_version': 'latest'})
     assert problems == ["target_version must be a version such as 8.2.2 or 8002002, got 'latest'"]
+
+
+def test_mid_upgrade_plan_with_the_module_s_decisions():
+    """hv1 (2001) and hv2 (2002) newer than the spare hv3 (2000): a goes live through hv2, b (pets)
+    has no room there and goes cold, its policy's fallback; hv2's pandas d cannot go live to an older
+    host, unless hv1 counts at the release the campaign installs."""
+    fleet = [row if row[0] != 'd' else ('d', 'hv2', 12 * GB, {'sla': 'pandas'}, 'ACTIVE') for row in FLEET]
+    snapshot = _snapshot(fleet)
+    for name, version in (('hv1', 2001), ('hv2', 2002), ('hv3', 2000), ('hv4', 2000)):
+        snapshot['hypervisors'][name]['hypervisor_version'] = version
+    decisions = _decisions(snapshot, ['hv1', 'hv2'])
+    actions = {sid: {'action': d.action, 'chain': list(d.chain)} for sid, d in decisions.items()}
+    plan, violations = mp.make_plan(snapshot, PARAMS, actions)
+    assert violations == []
+    assert mp.planned_actions(plan['moves']) == {'hv1': {'b': 'cold_migrate'}}
+    assert [b['host'] for b in plan['blocked_hosts']] == ['hv2']
+    plan, violations = mp.make_plan(snapshot, dict(PARAMS, target_version='2.2'), actions)
+    assert violations == []
+    assert plan['blocked_hosts'] == []
+    assert [(m['to'], m['action']) for m in plan['moves'] if m['server'] == 'd'] == [('hv1', 'live_migrate')]
