@@ -185,7 +185,7 @@ class _Campaign(object):
                 elif self.max_incoming is not None:
                     kind = 'take at most max_incoming=%d migrations per batch' % self.max_incoming
                 else:
-                    kind = 'have room'
+                    kind = 'have room for it, not for all that must leave %s' % source.name
             counts[kind] = counts.get(kind, 0) + 1
         zone = source.domain[0] + (' (aggregates %s)' % ', '.join(source.domain[1]) if source.domain[1] else '')
         if not counts:
