@@ -36,6 +36,12 @@ SATISFIED = {
     'suspended': ('SUSPENDED',),
 }
 SERVICE_CHECK_S = 10
+# Nova's scheduler learns where a server group's members went from the computes, at the latest
+# with their periodic sync (scheduler_instance_sync_interval, 120 s): until then a host that a
+# member left a moment ago can still fail the (anti-)affinity filter. A group member refused by
+# every host is tried again for this long, every GROUP_RETRY_EVERY_S.
+GROUP_RETRY_S = 150
+GROUP_RETRY_EVERY_S = 30
 SERVICE_DOWN = 'compute service down'
 
 
@@ -84,6 +90,11 @@ def likely_destination(server, hosts, exclude):
     return None
 
 
+def _no_valid_host(attempt):
+    """Refused by the scheduler before any memory moved."""
+    return not attempt.get('transferred') and 'no valid host' in (attempt.get('detail') or '').lower()
+
+
 def _utcnow():
     return datetime.datetime.now(datetime.timezone.utc)
 
@@ -94,7 +105,7 @@ class HostDrain(object):
     def __init__(self, nova, waiter, policy, host, campaign, importance='medium', reason=None,
                  destinations=None, planned_actions=None, max_parallel=None, max_parallel_per_host=None,
                  action_timeout=1800, timeout_slack=None, check_mode=False, now=_utcnow,
-                 service_check_s=SERVICE_CHECK_S):
+                 service_check_s=SERVICE_CHECK_S, group_retry_s=GROUP_RETRY_S):
         self.nova = nova
         self.waiter = waiter
         self.policy = policy
@@ -113,6 +124,7 @@ class HostDrain(object):
         self.changed = False
         self._lock = threading.Lock()
         self.service_check_s = service_check_s
+        self.group_retry_s = group_retry_s
         self.service_down = None       # the service as Nova reported it down
         self._service_checked = None
         self._service_lock = threading.Lock()
@@ -258,6 +270,10 @@ class HostDrain(object):
                     retry['refused_destination'] = {'host': destination,
                                                     'error': attempt.get('detail')}
                     attempt = retry
+                if not attempt.ok and _no_valid_host(attempt) and server.get('server_groups'):
+                    attempt = self._group_retries(attempt, lambda: sa.live_migrate(
+                        self.nova, self.watch, server, destination,
+                        completion=decision.live_migration, timeout=timeout))
             return attempt
         if action == 'cold_migrate':
             attempt = sa.cold_migrate(self.nova, self.watch, server, destination, timeout=timeout)
@@ -288,6 +304,22 @@ class HostDrain(object):
         if action == 'delete':
             return sa.delete(self.nova, self.watch, server, timeout)
         return sa.Attempt(action, server).finish('failed', 'unknown action %r' % action)
+
+    def _group_retries(self, attempt, again):
+        """A server group member no host took: try again while the scheduler catches up with where
+        the group's members are now (see GROUP_RETRY_S)."""
+        waited = 0
+        tries = 0
+        while waited < self.group_retry_s:
+            self._pause(GROUP_RETRY_EVERY_S)
+            waited += GROUP_RETRY_EVERY_S
+            tries += 1
+            retry = again()
+            if retry.ok or not _no_valid_host(retry):
+                retry['group_retries'] = tries
+                return retry
+        attempt['group_retries'] = tries
+        return attempt
 
     def _handle(self, entry, live_slots):
         decision = entry.pop('_decision')
@@ -348,7 +380,7 @@ class HostDrain(object):
                          started=attempts[0]['started'], ended=final['ended'],
                          duration_s=round(final['ended'] - attempts[0]['started'], 3))
             for key in ('progress', 'force_completed', 'aborted', 'migration_id', 'path',
-                        'destination_fallback', 'service_down', 'api_error'):
+                        'destination_fallback', 'group_retries', 'service_down', 'api_error'):
                 if key in final:
                     entry[key] = final[key]
             if not final.ok:

@@ -219,6 +219,12 @@ servers:
     destination_fallback:
       description: The operator's destination was refused by the scheduler, which then chose.
       type: bool
+    group_retries:
+      description:
+        - A server group member that every host refused (No valid host) is tried again every 30 s for up to 150 s,
+          as Nova's scheduler learns where the group's members went only from the computes' reports (at the latest
+          with their periodic sync, 120 s by default). How many times it was tried again.
+      type: int
     error:
       description: Why the server could not be handled (C(outcome=failed)), e.g. C(compute service down).
       type: str

@@ -19,6 +19,8 @@ Per-server scripts (``script(server_id, ...)``) bring failure modes in:
   live='error'    the migration record goes to error after a running step
   live='refuse'   400 on the os-migrateLive call
   queued=N        the live migration waits N polls in ``queued`` before it prepares
+  rejected=N      the scheduler refuses the next N live migrations (No valid host), as when its
+                  view of a server group lags behind the moves
   cold='error' / cold='refuse'
   refuse={'os-start': (409, 'message'), 'unshelve:host': (400, '...'), ...}
   give_up={'host', 'availability_zone', 'scheduler'}: that unshelve path is accepted, then
@@ -317,6 +319,10 @@ class FakeNova(object):
                 dest = host if self._usable(host) and host != source else None
             else:
                 dest = self._schedule(server)
+            script = self.scripts.get(server_id, {})
+            if script.get('rejected'):
+                script['rejected'] -= 1
+                dest = None
             if dest is None:
                 mode = 'rejected'
             migration = self._new_migration(server, 'live-migration', 'queued', dest, mode)

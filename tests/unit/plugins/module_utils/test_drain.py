@@ -518,3 +518,25 @@ def test_planned_cold_migration_skips_the_live_attempt_nova_would_refuse():
     assert nova.calls_for(sid, 'live_migrate') == []
     assert [c[2] for c in nova.calls_for(sid, 'cold_migrate')] == ['hv2']
     assert by_name(entries)['web']['to'] == 'hv2'
+
+
+def test_group_member_refused_by_every_host_is_tried_again_while_the_scheduler_catches_up():
+    nova = cloud()
+    member = nova.add_server('db-1', 'hv1')
+    nova.servers[member]['server_groups'] = ['grp-db']
+    loner = nova.add_server('web', 'hv1')
+    # planned host refused, then the scheduler's pick, then one more time: the view catches up
+    nova.script(member, rejected=3)
+    nova.script(loner, rejected=2)
+    clock = FakeClock()
+    policy = {'servers': {'db-1': {'action': 'live_migrate', 'fallbacks': []},
+                          'web': {'action': 'live_migrate', 'fallbacks': []}}}
+    entries, remaining = drainer(nova, policy=policy, clock=clock,
+                                 destinations={member: 'hv2', loner: 'hv2'}).drain()
+    got = by_name(entries)
+    assert got['db-1']['outcome'] == 'done' and got['db-1']['group_retries'] == 2
+    assert nova.servers[member][HOST] == 'hv2'
+    assert [c[2] for c in nova.calls_for(member, 'live_migrate')] == ['hv2', None, 'hv2', 'hv2']
+    # not in a group: no reason to think the scheduler will change its mind
+    assert got['web']['outcome'] == 'failed' and 'group_retries' not in got['web']
+    assert [r['name'] for r in remaining] == ['web']
