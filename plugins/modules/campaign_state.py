@@ -95,6 +95,7 @@ import datetime
 import re
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
     MaintenanceModule,
 )
@@ -169,7 +170,13 @@ class CampaignStateModule(MaintenanceModule):
         if not create:
             return None
         body = {'aggregate': {'name': self.params['ledger']}}
-        return self.nova.request('POST', '/os-aggregates', '2.41', json=body).json()['aggregate']
+        try:
+            return self.nova.request('POST', '/os-aggregates', '2.41', json=body).json()['aggregate']
+        except NovaError as exc:
+            # The hosts of a batch start together: another one created the ledger just now.
+            if exc.status != 409:
+                raise
+        return self._ledger(create=False)
 
     def _set(self, aggregate, metadata):
         body = {'set_metadata': {'metadata': metadata}}
