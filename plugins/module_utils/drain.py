@@ -14,7 +14,6 @@ nothing more is started and nothing more is waited for.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import threading
 from concurrent import futures
@@ -22,6 +21,7 @@ from concurrent import futures
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.policy import start_at_planned
 
 REASON_PREFIX = 'cloudmaint:'
 MOVES = ('live_migrate', 'cold_migrate')
@@ -197,7 +197,8 @@ class HostDrain(object):
                      'project_id': server.get('tenant_id'), 'from': self.host,
                      'status_before': server.get('status')}
             done = already_done(server, self.campaign)
-            decision = self.planned(server, self.policy.resolve(policy_view(server), self.importance))
+            decision = start_at_planned(self.policy.resolve(policy_view(server), self.importance),
+                                        self.planned_actions, server)
             entry.update(sla_class=decision.sla_class, source=decision.source,
                          reason=decision.reason, notes=decision.notes,
                          chain=decision.chain, action=decision.action)
@@ -221,19 +222,6 @@ class HostDrain(object):
             entry['_server'] = server
             entries.append(entry)
         return entries
-
-    def planned(self, server, decision):
-        """The decision, started at the fallback the campaign plan chose for the server (a cold
-        migration when every host that would take it live runs an older hypervisor), when that
-        fallback is still in its chain."""
-        planned = self.planned_actions.get(server['id']) or self.planned_actions.get(server.get('name'))
-        if not planned or planned == decision.action or planned not in decision.chain:
-            return decision
-        chain = decision.chain[decision.chain.index(planned):]
-        note = 'the campaign plan starts at %s, a fallback of %s: no host with room takes it %s' % (
-            planned, decision.action, 'live (hypervisor versions)' if decision.action == 'live_migrate'
-            else 'as %s' % decision.action)
-        return dataclasses.replace(decision, action=planned, chain=chain, notes=list(decision.notes) + [note])
 
     # -- doing ---------------------------------------------------------------------------
 

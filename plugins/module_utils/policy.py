@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import difflib
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.campaign_metadata import (
     BUSY_STATUSES,
@@ -102,6 +102,21 @@ class Decision:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def start_at_planned(decision: Decision, planned_actions: dict, server: dict) -> Decision:
+    """``decision`` started at the fallback a campaign plan chose for ``server`` (``planned_actions``:
+    server id or name -> action; a cold migration when no host with room takes it live), when that
+    fallback is in its chain; else ``decision`` as it is.  The drain and the notice both use it, so
+    the owner is told what the drain will do."""
+    planned = (planned_actions or {}).get(server.get('id')) or (planned_actions or {}).get(server.get('name'))
+    if not planned or planned == decision.action or planned not in decision.chain:
+        return decision
+    why = 'live (hypervisor versions)' if decision.action == 'live_migrate' else 'as %s' % decision.action
+    note = 'the campaign plan starts at %s, a fallback of %s: no host with room takes it %s' % (
+        planned, decision.action, why)
+    return replace(decision, action=planned, chain=decision.chain[decision.chain.index(planned):],
+                   notes=list(decision.notes) + [note])
 
 
 # ---------------------------------------------------------------- validation

@@ -163,22 +163,21 @@ class ComputeHostInfoModule(MaintenanceModule):
 
     def _look(self, host, campaign, after):
         """What Nova and Placement say now (one service, hypervisor, provider and server listing)."""
-        p = {'host': host, 'campaign': campaign}
         try:
-            service = self.nova.known_compute_service(p['host'])
+            service = self.nova.known_compute_service(host)
         except LookupError as exc:
             self.fail(str(exc))
-        hypervisor = self._hypervisor(p['host'])
+        hypervisor = self._hypervisor(host)
         provider = self._provider(hypervisor)
         servers, blockers = [], []
-        for server in self.nova.servers_on_host(p['host']):
+        for server in self.nova.servers_on_host(host):
             record, _note = cm.parse(server.get('metadata'))
             entry = {'id': server['id'], 'name': server['name'], 'status': server['status'],
                      'task_state': server.get(sa.TASK_KEY),
                      'campaign_state': record.state if record else None}
             servers.append(entry)
             left = record is not None and record.state == 'left' and \
-                (not p['campaign'] or record.campaign == p['campaign'])
+                (not campaign or record.campaign == campaign)
             if server['status'] not in AT_REST and not (left and server['status'] == 'PAUSED'):
                 blockers.append(entry)
 

@@ -343,6 +343,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_m
 )
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import SDK_ERRORS
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.policy import start_at_planned
 
 HOST_KEY = 'OS-EXT-SRV-ATTR:host'
 TASK_KEY = 'OS-EXT-STS:task_state'
@@ -418,11 +419,10 @@ class NoticeRun(object):
             entry['policy_action'] = decision.action
             notes = entry['notes']
             wanted = action
-            planned = planned_actions.get(server.get('id')) or planned_actions.get(server.get('name'))
-            if wanted is None and planned and planned != decision.action and planned in decision.chain:
-                wanted = planned
-                notes.append('notice for %s, where the campaign plan starts (no host with room takes it %s)'
-                             % (planned, 'live' if decision.action == 'live_migrate' else 'as %s' % decision.action))
+            planned = start_at_planned(decision, planned_actions, server)
+            if wanted is None and planned is not decision:
+                wanted = planned.action
+                notes.extend(planned.notes[len(decision.notes):])
             if wanted is None:
                 if decision.action != 'none':
                     wanted = decision.action

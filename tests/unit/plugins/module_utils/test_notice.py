@@ -1073,7 +1073,7 @@ def test_notice_announces_the_fallback_the_campaign_plan_starts_at():
     # pets fall back to a cold migration: the owner is told that, not a live one
     assert got['pets-1']['event']['action'] == 'cold_migration'
     assert got['pets-1']['policy_action'] == 'live_migrate'
-    assert any('where the campaign plan starts' in note for note in got['pets-1']['notes'])
+    assert any('the campaign plan starts at cold_migrate' in note for note in got['pets-1']['notes'])
     # pandas have no such fallback: their notice stays a live migration
     assert got['pandas-1']['event']['action'] == 'live_migration'
     assert got['cattle-1']['event']['action'] == 'live_migration'
