@@ -43,9 +43,14 @@ sanity: venv ## ansible-test sanity on the whole collection
 lint: venv ## ansible-lint (production profile, see .ansible-lint)
 	PATH=$(CURDIR)/$(BIN):$$PATH ANSIBLE_CONFIG=$(CURDIR)/ansible.cfg $(BIN)/ansible-lint
 
-# pytest exits 5 when it collects no test; that is not a failure here.
+# Every pytest run of `make test`: a test that collects nothing fails (pytest's exit 5 is kept),
+# a skip in CI fails (tests/ci_guard.py), each test has a time budget (a hang is a failure with a
+# stack, not a CI run past its limit), and the slowest tests and every skip reason are printed.
+PYTEST_GUARDS := -p tests.ci_guard -rs --durations=25
+UNIT_TIMEOUT ?= 300
+INTEGRATION_TIMEOUT ?= 900
 units: venv ## Unit tests (pytest tests/unit)
-	PYTHONPATH=$(CURDIR)/.collections $(BIN)/python -m pytest tests/unit; rc=$$?; if [ $$rc -eq 5 ]; then echo "units: no tests collected"; rc=0; fi; exit $$rc
+	PYTHONPATH=$(CURDIR)/.collections $(BIN)/python -m pytest tests/unit $(PYTEST_GUARDS) --timeout=$(UNIT_TIMEOUT) $(PYTEST_ARGS)
 
 # ---- the sandbox cloud (real Keystone, Placement, Glance, Nova on 127.0.0.1; see sandbox/) ----
 SANDBOX_ENV := OS_CLIENT_CONFIG_FILE=$(CURDIR)/.sandbox/clouds.yaml ANSIBLE_CONFIG=$(CURDIR)/ansible.cfg PATH=$(CURDIR)/$(BIN):$$PATH
@@ -60,7 +65,7 @@ sandbox-down: ## Stop the sandbox cloud (its data is kept)
 # INTEGRATION=tests/integration/test_x.py runs one file.
 INTEGRATION ?= tests/integration
 integration: venv sandbox ## Integration tests against the sandbox cloud
-	$(SANDBOX_ENV) $(BIN)/python -m pytest $(INTEGRATION) -p no:cacheprovider $(PYTEST_ARGS)
+	$(SANDBOX_ENV) $(BIN)/python -m pytest $(INTEGRATION) -p no:cacheprovider $(PYTEST_GUARDS) --timeout=$(INTEGRATION_TIMEOUT) $(PYTEST_ARGS)
 
 molecule: venv sandbox ## Molecule scenarios (delegated driver, local connection) against the sandbox
 	$(SANDBOX_ENV) scripts/molecule-all.sh
@@ -69,7 +74,7 @@ demo: venv sandbox ## Set everything up and run rolling_patch.yml against the sa
 	$(SANDBOX_ENV) $(BIN)/ansible-playbook -i sandbox/inventory playbooks/rolling_patch.yml
 
 test-faults: venv sandbox ## Only the fault-injection suite (tests/integration/test_faults.py) against the sandbox
-	$(SANDBOX_ENV) $(BIN)/python -m pytest tests/integration/test_faults.py -p no:cacheprovider $(PYTEST_ARGS)
+	$(SANDBOX_ENV) $(BIN)/python -m pytest tests/integration/test_faults.py -p no:cacheprovider $(PYTEST_GUARDS) --timeout=$(INTEGRATION_TIMEOUT) $(PYTEST_ARGS)
 
 render-check: venv ## Render the campaign HTML report in headless Chromium (installs Debian's chromium as root)
 	command -v chromium >/dev/null || { test "$$(id -u)" -eq 0 && apt-get update -qq && \

@@ -14,7 +14,7 @@ else
   names=()
   for file in molecule/*/molecule.yml; do names+=("$(basename "$(dirname "$file")")"); done
 fi
-if [ "${#names[@]}" -eq 0 ]; then echo "molecule: no scenarios"; exit 0; fi
+if [ "${#names[@]}" -eq 0 ]; then echo "molecule: no scenarios found under molecule/" >&2; exit 1; fi
 for name in "${names[@]}"; do
   echo "== molecule scenario $name"
   started=$SECONDS

@@ -171,18 +171,27 @@ def seed(seed_number=42, count=36, fresh=False):
     admin = bootstrap.admin_connection()
     if fresh:
         reset_fleet(admin)
+    layout.save_settings({"seed": seed_number, "servers": count})
+    existing = {s.name for s in admin.compute.servers(all_projects=True)}
+    plan = plan_fleet(seed_number, count)
+    boot_servers(admin, [s for s in plan if s["name"] not in existing])
+    elapsed = time.monotonic() - started
+    log("seeded %d servers (seed %d) in %.0fs" % (len(plan), seed_number, elapsed))
+
+
+def boot_servers(admin, planned):
+    """Boots ``planned`` (entries of plan_fleet) on their hosts, then stops, shelves or pauses
+    those the fleet has so; flavors, image, projects and the anti-affinity group first."""
     _ensure_flavors(admin)
     image = _ensure_image(admin)
     _ensure_admin_in_projects(admin)
     flavors = {f.name: f.id for f in admin.compute.flavors()}
-    existing = {s.name: s for s in admin.compute.servers(all_projects=True)}
-    plan = plan_fleet(seed_number, count)
     booted = {}
     for project in layout.TENANT_PROJECTS:
         conn = _project_connection(project)
         group = _ensure_group(conn) if project == "web-shop" else None
-        for server in plan:
-            if server["project"] != project or server["name"] in existing:
+        for server in planned:
+            if server["project"] != project:
                 continue
             group_id = group.id if group and server["name"].startswith("db-") else None
             booted[server["name"]] = _boot(conn, server, flavors[server["flavor"]], image.id,
@@ -191,9 +200,7 @@ def seed(seed_number=42, count=36, fresh=False):
     if booted:
         log("booting %d servers" % len(booted))
         _wait_status(admin, booted, ("ACTIVE",), 300)
-    _apply_states(admin, {s["name"]: booted.get(s["name"]) for s in plan if s["name"] in booted})
-    elapsed = time.monotonic() - started
-    log("seeded %d servers (seed %d) in %.0fs" % (len(plan), seed_number, elapsed))
+    _apply_states(admin, booted)
 
 
 def _apply_states(conn, ids):

@@ -2,6 +2,10 @@
 
 The sandbox must be up (``make sandbox`` or ``sandbox/cloudctl up && sandbox/cloudctl seed``);
 these tests never start it themselves, so a missing sandbox is one clear failure, not a hang.
+
+Each test module starts from the seeded layout (``seeded_layout``: ``cloudctl tidy``), whatever
+``make demo``, an earlier module, an interrupted run or an operator left: no module depends on
+the order of the files or on what ran before it.
 """
 import json
 import os
@@ -45,6 +49,13 @@ def conn(cloud_env):
     except Exception as exc:  # pragma: no cover - environment problem, not a test result
         pytest.fail("sandbox cloud not answering (%s): run `make sandbox`" % exc)
     return connection
+
+
+@pytest.fixture(scope="module", autouse=True)
+def seeded_layout(cloud_env):  # pylint: disable=unused-argument
+    """Every host up, enabled and at one version, only the seeded servers, each where the seed
+    put it (sandbox/cmsandbox/tidy.py)."""
+    print(cloudctl("tidy", timeout=600).stdout.strip())
 
 
 def cloudctl(*args, check=True, timeout=300):
@@ -116,17 +127,26 @@ class ServerFactory(object):
         return wait_until("server %s to be %s" % (server_id, status), reached, timeout)
 
     def cleanup(self):
+        """Deletes what the test booted; a server that cannot be deleted fails the test here,
+        not later as "no room" in an unrelated one."""
+        import openstack.exceptions
+        problems = []
         for server_id in self.created:
             try:
                 self.conn.compute.delete_server(server_id, force=False)
-            except Exception:
-                pass
+            except openstack.exceptions.NotFoundException:
+                continue
+            except openstack.exceptions.SDKException as exc:
+                problems.append("delete %s: %s" % (server_id, exc))
         for server_id in self.created:
             try:
-                self.conn.compute.wait_for_delete(self.conn.compute.get_server(server_id),
-                                                  wait=120)
-            except Exception:
-                pass
+                server = self.conn.compute.get_server(server_id)
+                self.conn.compute.wait_for_delete(server, wait=120)
+            except openstack.exceptions.NotFoundException:
+                continue
+            except openstack.exceptions.SDKException as exc:
+                problems.append("wait for %s to go: %s" % (server_id, exc))
+        assert not problems, "servers the test booted are left: %s" % "; ".join(problems)
 
 
 @pytest.fixture

@@ -1,13 +1,13 @@
 """The cloudmaint.openstack.compute inventory and the cloud snapshot against the sandbox cloud.
 
-Other tests and playbooks drain hosts while these run (a rolling campaign goes
-through every host), so:
+The module starts from the seeded layout (conftest.seeded_layout). Another run of the suite
+may still drain hosts while these run, so:
 - what is checked against the cloud is read before and after the inventory run,
   and only a reading that did not change in between is compared;
 - only hv05/hv06 are changed here, only while they are enabled, and a service
   state set here is undone only if it is still the one set here;
-- servers are booted on hv05/hv06 when one of them is enabled and has room;
-  the tests needing that wait a few minutes for it, then skip.
+- servers are booted on hv05/hv06 when one of them is enabled and has room; a
+  test that finds neither usable within a few minutes fails.
 """
 import json
 import os
@@ -152,7 +152,7 @@ def boot_on_ours(conn, servers, count, wait_s=300, **kwargs):
         hosts = usable_hosts(conn)
         if not hosts:
             if time.monotonic() > deadline:
-                pytest.skip("hv05 and hv06 are disabled or full (another campaign is running)")
+                pytest.fail("hv05 and hv06 stayed disabled or full for %ss" % wait_s)
             time.sleep(10)
             continue
         try:
@@ -248,7 +248,8 @@ def test_disabled_service_is_in_maintenance_only_with_our_prefix(cloud_env, conn
     states = service_states(conn)
     hosts = [host for host in OURS if states[host][0] == "enabled"]
     if not hosts:
-        pytest.skip("hv05 and hv06 are both disabled by someone else right now")
+        pytest.fail("hv05 and hv06 are both disabled, although the module starts from the "
+                    "seeded layout: %s" % states)
     host = hosts[0]
     try:
         set_service(conn, host, status="disabled", disabled_reason=TEST_REASONS[0])

@@ -4,13 +4,14 @@
 
 """Maintenance notices against the sandbox cloud, with a real HTTP receiver in this process.
 
-The receiver plays the servers' owners: it records every delivery with the time it arrived, and
-for some servers answers the way an owner would, through the Compute API with the owner's own
-credentials. Servers are booted on hv03 (emptied for the module tests, modules_support).
+The receiver plays the servers' owners' endpoint: it records every delivery with the time it
+arrived. Where an owner answers, the test itself does, from its own thread, through the Compute
+API with the tenant's credentials (clouds.yaml ``sandbox-tenant``). Servers are booted on hv03 (emptied for the module tests, modules_support).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
 import hashlib
 import hmac
@@ -23,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import REPO, wait_until
+from conftest import CLOUDS_YAML, REPO, wait_until
 from modules_support import (  # noqa: F401  pylint: disable=unused-import
     DRAINED,
     boot,
@@ -51,12 +52,10 @@ def on_drained_host(conn, drained_host):
 # ---- the owners' receiver ---------------------------------------------------------------------
 
 class Receiver(object):
-    """Owners' webhook endpoint on ``address``: path /ok answers 200, /fail 500, /ack answers 200
-    and acknowledges the event as the owner ``ack_after_s`` seconds later."""
+    """Owners' webhook endpoint on ``address``: path /ok answers 200, /fail 500. It only records
+    deliveries; an owner's answer is sent by the test itself (``owner_acknowledges``)."""
 
-    def __init__(self, conn, address='127.0.0.1', ack_after_s=2.0):
-        self.conn = conn
-        self.ack_after_s = ack_after_s
+    def __init__(self, address='127.0.0.1'):
         self.deliveries = []
         self.lock = threading.Lock()
         receiver = self
@@ -72,11 +71,6 @@ class Receiver(object):
                 self.send_response(status)
                 self.send_header('Content-Length', '0')
                 self.end_headers()
-                if status == 200 and self.path.startswith('/ack'):
-                    payload = json.loads(body)
-                    if payload['type'] == 'scheduled':
-                        threading.Thread(target=receiver.acknowledge, args=(payload,),
-                                         daemon=True).start()
 
             def log_message(self, *args):
                 pass
@@ -86,17 +80,6 @@ class Receiver(object):
         self.port = self.server.server_address[1]
         self.base = 'http://%s:%d' % (address, self.port)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def acknowledge(self, payload):
-        time.sleep(self.ack_after_s)
-        owner = self.conn.connect_as_project('web-shop')
-        answer = payload['answer']['ack']
-        response = owner.compute.post('/servers/%s/metadata' % payload['server']['id'],
-                                      json={'metadata': {answer['key']: answer['value']}},
-                                      microversion='2.1')
-        assert response.status_code < 400, response.text
-        with self.lock:
-            self.deliveries.append({'at': time.time(), 'acked': payload['server']['id']})
 
     def received(self, server_id=None, kind=None):
         with self.lock:
@@ -117,10 +100,42 @@ class Receiver(object):
 
 
 @pytest.fixture
-def receiver(conn):
-    hooks = Receiver(conn)
+def receiver():
+    hooks = Receiver()
     yield hooks
     hooks.close()
+
+
+@pytest.fixture(scope='module')
+def tenant():
+    """The owner of the web-shop project, with the tenant's own credentials (clouds.yaml
+    ``sandbox-tenant``), never the admin acting for them."""
+    import openstack.config
+    import openstack.connection
+    region = openstack.config.OpenStackConfig(config_files=[CLOUDS_YAML]).get_one(cloud='sandbox-tenant')
+    return openstack.connection.Connection(config=region)
+
+
+def owner_acknowledges(tenant, receiver, server_id, after_s=2.0, timeout=120):
+    """As the owner would: waits for the scheduled webhook of ``server_id``, then ``after_s`` later
+    sets the acknowledgement it names, with the tenant's credentials. Returns when it was sent."""
+    [delivery] = wait_until('the scheduled webhook of %s' % server_id,
+                            lambda: receiver.received(server_id, 'scheduled'), timeout)
+    time.sleep(after_s)
+    answer = delivery['payload']['answer']['ack']
+    response = tenant.compute.post('/servers/%s/metadata' % server_id,
+                                   json={'metadata': {answer['key']: answer['value']}},
+                                   microversion='2.1')
+    assert response.status_code == 200, response.text
+    return time.time()
+
+
+def in_background(function, *args, **kwargs):
+    """Runs ``function`` in a thread; .result() returns its value or raises its exception here."""
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    future = pool.submit(function, *args, **kwargs)
+    pool.shutdown(wait=False)
+    return future
 
 
 def signed_by(secret, delivery):
@@ -180,7 +195,7 @@ def test_event_arrives_signed_and_in_the_metadata_then_is_cleared(
 
 
 def test_acknowledgement_cuts_the_wait_short_and_servers_wait_in_parallel(
-        conn, cloud_env, tmp_path, vms, receiver):
+        conn, cloud_env, tmp_path, vms, receiver, tenant):
     """A pets server (60 s notice) whose owner acknowledges 2 s after the webhook, and a cattle
     server (8 s notice) nobody answers, in one wait: over at about 8 s, not 60 or 68."""
     srv = boot(conn, vms, {
@@ -188,7 +203,10 @@ def test_acknowledgement_cuts_the_wait_short_and_servers_wait_in_parallel(
         'silent': {'sla': 'cattle', NOTIFY_KEY: receiver.base + '/ok/web-shop'}})
     acked, silent = srv['acked']['id'], srv['silent']['id']
     started = time.monotonic()
-    out = play(cloud_env, tmp_path, [notice_task('notice', [acked, silent], policy=POLICY, wait=True)])
+    running = in_background(play, cloud_env, tmp_path,
+                            [notice_task('notice', [acked, silent], policy=POLICY, wait=True)])
+    owner_acknowledges(tenant, receiver, acked)
+    out = running.result(timeout=600)
     wall = time.monotonic() - started
     entries = {e['id']: e for e in out['notice']['servers']}
     print('acknowledged after %.1fs of a %ds notice; unanswered %ds notice over after %.1fs; '
@@ -199,14 +217,17 @@ def test_acknowledgement_cuts_the_wait_short_and_servers_wait_in_parallel(
     assert entries[acked]['ready_reason'] == 'acknowledged' and entries[acked]['acknowledged']
     assert entries[silent]['ready_reason'] == 'notice_over'
     assert out['notice']['all_ready']
-    assert entries[acked]['waited_s'] < 30, 'the acknowledgement did not cut the 60 s notice short'
-    assert out['notice']['waited_s'] < 30, 'the two waits ran one after the other'
-    assert entries[silent]['waited_s'] >= 7
+    # Bounds of the policy, not of the machine: the acknowledged server was ready before its own
+    # 60 s notice ended, and the module's one wait ended before that notice too, although the
+    # unanswered server's 8 s notice ran its full length within it.
+    assert entries[acked]['waited_s'] < entries[acked]['notice_s']
+    assert entries[silent]['waited_s'] >= entries[silent]['notice_s'] - 1
+    assert entries[silent]['waited_s'] <= out['notice']['waited_s'] < entries[acked]['notice_s']
 
 
 def test_owner_url_outside_the_allow_list_is_refused_and_never_called(
         conn, cloud_env, tmp_path, vms, receiver):
-    outside = Receiver(conn, address='127.0.0.2')
+    outside = Receiver(address='127.0.0.2')
     try:
         srv = boot(conn, vms, {'outside': {'sla': 'pets', NOTIFY_KEY: outside.base + '/ok/web-shop'}})
         sid = srv['outside']['id']
@@ -239,14 +260,16 @@ def test_failing_receiver_is_retried_and_does_not_hold_the_action_past_the_notic
     assert all(c['status'] == 500 for c in calls)
     assert len({c['headers']['x-cloudmaint-delivery'] for c in calls}) == 1, 'one delivery, retried'
     assert entry['ready'] and entry['ready_reason'] == 'notice_over'
-    assert entry['waited_s'] < entry['notice_s'] + 5
+    # The retries ran within the notice, not past its end.
+    [event] = {json.dumps(c['payload']['event'], sort_keys=True) for c in calls}
+    assert max(c['at'] for c in calls) <= utc(json.loads(event)['not_before'])
     play(cloud_env, tmp_path, [notice_task('cleared', [sid], state='absent')])
 
 
 # ---- in the drain, as a campaign runs it --------------------------------------------------------
 
 def test_drain_playbook_gives_notice_before_moving_and_clears_it_after(
-        conn, cloud_env, tmp_path, vms, receiver):
+        conn, cloud_env, tmp_path, vms, receiver, tenant):
     """playbooks/drain.yml on hv03 with the sandbox's inventory and policy (pets: 10 s notice):
     the owner hears before the migration starts, the move waits for the acknowledgement or the
     notice's end, and once the server has moved its event is gone and a done event posted."""
@@ -260,8 +283,10 @@ def test_drain_playbook_gives_notice_before_moving_and_clears_it_after(
             '-e', 'cloudmaint_notice_webhook_secret=%s' % SECRET]
     env = dict(cloud_env, PATH=VENV_BIN + os.pathsep + cloud_env.get('PATH', ''))
     try:
-        result = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=900,
-                                check=False)
+        running = in_background(subprocess.run, argv, cwd=REPO, env=env, capture_output=True,
+                                text=True, timeout=900, check=False)
+        acked_at = owner_acknowledges(tenant, receiver, srv['acked']['id'])
+        result = running.result(timeout=960)
         assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
         assert SECRET not in result.stdout + result.stderr, 'the webhook secret reached the output'
         for role, sid in ((r, s['id']) for r, s in srv.items()):
@@ -280,6 +305,9 @@ def test_drain_playbook_gives_notice_before_moving_and_clears_it_after(
         silent_at = datetime.datetime.fromisoformat(silent_move['created_at']).replace(
             tzinfo=datetime.timezone.utc).timestamp()
         assert silent_at - receiver.received(srv['silent']['id'], 'scheduled')[0]['at'] >= 9
+        acked_move = [m for m in migrations(conn, srv['acked']['id']) if m['status'] == 'completed'][0]
+        assert datetime.datetime.fromisoformat(acked_move['created_at']).replace(
+            tzinfo=datetime.timezone.utc).timestamp() >= acked_at - 1
     finally:
         enable_drained_host(conn)
         wait_until('nothing left of the drain', lambda: all(

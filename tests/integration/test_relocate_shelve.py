@@ -11,7 +11,6 @@ hypervisor's event log.
 
 from __future__ import annotations
 
-import time
 
 from conftest import events_of, wait_until
 from modules_support import (  # noqa: F401  pylint: disable=unused-import
@@ -127,7 +126,6 @@ def test_relocate_wait_false_then_abort(conn, cloud_env, vms, tmp_path, drained_
     wait_until('the migration to be cancelled', lambda: migrations(
         conn, sid, 'live-migration')[-1]['status'] == 'cancelled', timeout=60)
 
-    began = time.monotonic()
     r = play(cloud_env, tmp_path, [task('instance_relocate', 'abort', ignore_errors=True,
                                         server=sid, strategy='live', completion_timeout=5,
                                         on_timeout='abort')])
@@ -137,7 +135,7 @@ def test_relocate_wait_false_then_abort(conn, cloud_env, vms, tmp_path, drained_
     attempt = result['attempts'][0]
     assert attempt['aborted'] is True and attempt['force_completed'] is False
     assert len(result['attempts']) == 1, 'on_timeout abort: no cold migration afterwards'
-    assert time.monotonic() - began < 60
+    assert migrations(conn, sid, 'migration') == [], 'on_timeout abort: no cold migration afterwards'
     srv = server(conn, sid)
     assert (host_of(srv), srv['status']) == (DRAINED, 'ACTIVE')
     assert [m['status'] for m in migrations(conn, sid, 'live-migration')] == \
@@ -177,13 +175,15 @@ def test_shelve_partial_keep_and_offload(conn, cloud_env, vms, tmp_path, drained
         task('shelve_partial', 'offload', server=ids['offload'], state='unshelved'),
     ))
     keep, offload = r['keep'], r['offload']
-    assert keep['path'] == 'in_place' and keep['duration_s'] < 20, keep
+    assert keep['path'] == 'in_place', keep
     assert offload['path'] == 'origin_host', offload
     for role in ('keep', 'offload'):
         srv = server(conn, ids[role])
         assert (srv['status'], host_of(srv)) == ('ACTIVE', DRAINED)
         assert record_of(srv) == {}
-    # Back on the host that kept its disk: no image download.
+    # Unshelved in place: the guest was never destroyed, so nothing was spawned from a disk or an
+    # image; back on the host that kept its disk: no image download.
+    assert [e for e in events_of(DRAINED) if e['event'] == 'unshelve' and e['instance'] == ids['keep']] == []
     unshelves = [e for e in events_of(DRAINED)
                  if e['event'] == 'unshelve' and e['instance'] == ids['offload']]
     assert [e['path'] for e in unshelves] == ['local_disk']

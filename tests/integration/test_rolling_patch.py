@@ -12,10 +12,10 @@ compared. Probe servers are booted in zone az2, so nothing these campaigns move 
 
 from __future__ import annotations
 
-import collections
 import datetime
 import json
 import os
+import re
 import signal
 import subprocess
 import uuid
@@ -36,6 +36,8 @@ CAMPAIGN_KEY = 'cloudmaint:campaign'
 # Migration statuses (live and cold): a move that happened, and a record that is over.
 MOVED = ('completed', 'finished', 'confirmed', 'done')
 OVER = MOVED + ('error', 'failed', 'cancelled', 'reverted', 'aborted')
+# "Show the plan": "N migrations for M servers, K extra"
+EXTRA = re.compile(r'\d+\s+migrations\s+for\s+\d+\s+servers,\s+(\d+)\s+extra')
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -245,17 +247,18 @@ def drain_under_way(conn, campaign, host, watched, since):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)
 def test_killed_campaign_resumes_without_moving_a_server_twice(conn, cloud_env, servers, pair_ready,
                                                                campaign, tmp_path):
     """A controller killed (SIGKILL, its whole process tree) while the first host of the plan is
     being drained, then the same campaign run again to the end, on hv04 and hv05 one at a time.
 
-    "Moved twice": a server moves once per drained host it sits on. Across the killed run and the
-    re-run together, every completed migration (live or cold) since the test began of a server
-    that was on hv04 or hv05 must start from hv04 or hv05, and no server has two completed
-    migrations from the same host. So no server has more migrations than campaign hosts it had to
-    leave: one from hv04 and, if it then landed on hv05, one from hv05. A migration that failed
-    before a fallback moved the server does not count; none may still be running at the end.
+    "Moved at most once": from the seeded layout the plan of either run needs no extra move (hv06
+    has room, and the host done first takes what leaves the second; both runs print "0 extra"), so
+    across the killed run and the re-run together every server that was on hv04 or hv05 has at
+    most one completed migration (live or cold) since the test began, whatever its hosts. A
+    migration that failed before a fallback moved the server does not count; none may still be
+    running at the end.
     """
     since = utcnow() - datetime.timedelta(seconds=2)
     # Probes that either host's drain has to live-migrate (the plan picks which host goes first),
@@ -297,6 +300,9 @@ def test_killed_campaign_resumes_without_moving_a_server_twice(conn, cloud_env, 
 
     rerun = run_ansible(cloud_env, argv, timeout=1500)
     print(rerun.stdout[-3000:])
+    killed_plan = EXTRA.findall((tmp_path / 'killed-run.log').read_text())
+    assert killed_plan == ['0'], 'the killed run planned extra moves: %s' % killed_plan
+    assert EXTRA.findall(rerun.stdout) == ['0'], 'the re-run planned extra moves'
 
     services = services_of_pair(conn)
     assert all(s['status'] == 'enabled' for s in services.values()), services
@@ -313,10 +319,9 @@ def test_killed_campaign_resumes_without_moving_a_server_twice(conn, cloud_env, 
         migrations = migrations_since(conn, sid, since)
         running = [m for m in migrations if m.status not in OVER]
         assert not running, '%s: migrations still running: %s' % (was['name'], running)
-        moved_from = collections.Counter(m.source_compute for m in migrations if m.status in MOVED)
-        assert set(moved_from) <= set(PAIR), '%s moved off %s' % (was['name'], dict(moved_from))
-        assert all(count == 1 for count in moved_from.values()), \
-            '%s moved twice: %s' % (was['name'], [(m.source_compute, m.dest_compute, m.status,
-                                                   m.migration_type) for m in migrations])
+        completed = [m for m in migrations if m.status in MOVED]
+        assert len(completed) <= 1, '%s moved %d times: %s' % (
+            was['name'], len(completed), [(m.source_compute, m.dest_compute, m.status,
+                                           m.migration_type) for m in migrations])
     assert any(m.status in MOVED for m in migrations_since(conn, in_flight.server_id, since))
     assert ledger_of(conn, campaign) == {}, 'campaign %s still open' % campaign

@@ -154,12 +154,13 @@ def test_backoff_doubles(receiver):
 
 def test_no_retry_past_the_end_of_the_notice(receiver):
     rec = receiver(statuses=(500,))
-    started = time.monotonic()
+    pauses = []
     result = webhook.deliver(rec.url(), payload(), SECRET, allow=LOOPBACK, retries=5, backoff_s=1.0,
-                             deadline=time.monotonic() + 0.5)
+                             deadline=time.monotonic() + 0.5, sleep=pauses.append)
     assert (result['outcome'], result['attempts']) == ('failed', 1)
     assert result['error'].endswith('(no retry: the notice ends first)')
-    assert time.monotonic() - started < 1.0
+    assert pauses == [], 'no pause for a retry that cannot come'
+    assert len(rec.requests) == 1
 
 
 def test_with_no_notice_at_all_the_one_attempt_still_gets_its_timeout(receiver):
@@ -180,11 +181,9 @@ def test_retries_stop_when_the_server_is_ready(receiver):
 
 def test_a_slow_receiver_times_out(receiver):
     rec = receiver(delay=1.5)
-    started = time.monotonic()
     result = webhook.deliver(rec.url(), payload(), SECRET, allow=LOOPBACK, retries=0, timeout_s=0.3)
     assert (result['outcome'], result['attempts'], result['status']) == ('failed', 1, None)
     assert result['error'].startswith('timed out after 0.3 s')
-    assert time.monotonic() - started < 1.2
 
 
 @pytest.mark.parametrize('status, retried', [(404, False), (400, False), (401, False), (429, True), (408, True),
