@@ -11,7 +11,7 @@ SANITY_PYTHON ?= 3.11
 SANITY_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sanity lint units sandbox sandbox-down integration molecule demo test clean bench bench-planner bench-campaign render-check test-faults
+.PHONY: help venv sanity lint units sandbox sandbox-down integration molecule demo test clean bench bench-planner bench-campaign render-check test-faults chromium dirty-check
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -67,7 +67,7 @@ INTEGRATION ?= tests/integration
 integration: venv sandbox ## Integration tests against the sandbox cloud
 	$(SANDBOX_ENV) $(BIN)/python -m pytest $(INTEGRATION) -p no:cacheprovider $(PYTEST_GUARDS) --timeout=$(INTEGRATION_TIMEOUT) $(PYTEST_ARGS)
 
-molecule: venv sandbox ## Molecule scenarios (delegated driver, local connection) against the sandbox
+molecule: venv sandbox chromium ## Molecule scenarios (delegated driver, local connection) against the sandbox
 	$(SANDBOX_ENV) scripts/molecule-all.sh
 
 demo: venv sandbox ## Set everything up and run rolling_patch.yml against the sandbox cloud
@@ -76,10 +76,25 @@ demo: venv sandbox ## Set everything up and run rolling_patch.yml against the sa
 test-faults: venv sandbox ## Only the fault-injection suite (tests/integration/test_faults.py) against the sandbox
 	$(SANDBOX_ENV) $(BIN)/python -m pytest tests/integration/test_faults.py -p no:cacheprovider $(PYTEST_GUARDS) --timeout=$(INTEGRATION_TIMEOUT) $(PYTEST_ARGS)
 
-render-check: venv ## Render the campaign HTML report in headless Chromium (installs Debian's chromium as root)
+# The unit tests' samples, and the plan of this run's sandbox (plan.yml, read-only): a page made from
+# the cloud as it is now must show every host and every server.
+RENDER_DIR := .build/render-check
+chromium: # Debian's chromium, for the rendered reports (render-check, molecule rolling_patch's verify)
 	command -v chromium >/dev/null || { test "$$(id -u)" -eq 0 && apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
-	scripts/render-check.sh
+
+render-check: venv sandbox chromium ## Render campaign pages (samples and this sandbox's plan) in headless Chromium and check them
+	rm -rf $(RENDER_DIR) && mkdir -p $(RENDER_DIR)
+	RENDER_CHECK_DIR=$(RENDER_DIR)/samples scripts/render-check.sh
+	$(SANDBOX_ENV) $(BIN)/ansible-playbook -i sandbox/inventory playbooks/plan.yml \
+	  -e cloudmaint_campaign=render-check -e cloudmaint_report_dir=$(CURDIR)/$(RENDER_DIR) >$(RENDER_DIR)/plan.log
+	RENDER_CHECK_DIR=$(RENDER_DIR)/plan scripts/render-check.sh \
+	  $(RENDER_DIR)/render-check-plan.html=$(RENDER_DIR)/render-check-plan.json
+
+# The suite owns its state: after tests/dirty leaves the cloud as badly as it can, the suites still pass.
+dirty-check: venv sandbox ## Leave the sandbox dirty (tests/dirty), then run the integration suite and molecule
+	$(SANDBOX_ENV) $(BIN)/python -m pytest tests/dirty -p no:cacheprovider $(PYTEST_GUARDS) --timeout=$(INTEGRATION_TIMEOUT)
+	$(MAKE) integration molecule
 
 test: sanity lint units render-check integration molecule ## Everything CI runs: sanity, lint, units, HTML render, integration, molecule
 

@@ -6,6 +6,8 @@ The faults file (``.sandbox/api_faults.json`` by default) maps a service to a fa
     {"nova": {"status": 500, "until": 1795262400}}         every request until that epoch time
     {"nova": {"delay_s": 30, "count": 2}}                  answered 30 s late (a client timeout)
     {"nova": {"status": 503, "count": 3, "methods": ["GET"], "paths": ["/v2.1/servers"]}}
+    {"nova": {"status": 503, "count": 1, "forward": true}}  the request goes through, its answer
+                                                           is lost: the client gets a 503
 
 ``count`` is consumed across processes (gunicorn workers) under a file lock; a fault with
 neither ``count`` nor ``until`` stays until cleared. ``methods`` and ``paths`` (prefixes of the
@@ -55,13 +57,15 @@ def _locked(path, change):
 
 
 def arm(service, status=503, count=None, seconds=None, delay_s=None, methods=None, paths=None,
-        path=FAULTS_PATH):
+        forward=False, path=FAULTS_PATH):
     """Arms a fault for ``service``; see the module docstring."""
     fault = {}
     if delay_s:
         fault["delay_s"] = float(delay_s)
     else:
         fault["status"] = int(status)
+        if forward:
+            fault["forward"] = True
     if count is not None:
         fault["count"] = int(count)
     if seconds is not None:
@@ -152,13 +156,28 @@ class FaultMiddleware(object):
             self.sleep(fault["delay_s"])
             return self.app(environ, start_response)
         status = int(fault.get("status", 503))
-        self._log(method, path_info, status)
+        if fault.get("forward"):
+            self._log(method, path_info, "%d after forwarding" % status)
+            self._forward_and_drop(environ)
+        else:
+            self._log(method, path_info, status)
         body = json.dumps({"computeFault" if self.service == "nova" else "error": {
             "code": status, "message": "injected by the sandbox (api_faults)"}}).encode()
         start_response("%d %s" % (status, REASONS.get(status, "Error")), [
             ("Content-Type", "application/json"), ("Content-Length", str(len(body))),
             ("X-Sandbox-Fault", "injected")])
         return [body]
+
+
+    def _forward_and_drop(self, environ):
+        """The request reaches the service and is carried out; its answer never leaves."""
+        answer = self.app(environ, lambda status, headers, exc_info=None: (lambda data: None))
+        try:
+            for _chunk in answer:
+                pass
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
 
 
 def wrap(service, app, path=FAULTS_PATH):

@@ -37,6 +37,9 @@ def main(argv=None):
     p.add_argument("--count", type=int, help="api-error: the next COUNT requests only")
     p.add_argument("--seconds", type=float, help="api-error: for SECONDS from now")
     p.add_argument("--delay", type=float, help="api-error: answer DELAY seconds late instead")
+    p.add_argument("--forward", action="store_true",
+                   help="api-error: the request goes through, then its answer is lost (the error "
+                   "is what the client gets)")
     p.add_argument("--method", action="append", help="api-error: only this method (repeatable)")
     p.add_argument("--path", action="append",
                    help="api-error: only paths starting so, e.g. /v2.1/servers (repeatable)")
@@ -66,7 +69,7 @@ def main(argv=None):
         elif args.command == "fault" and args.kind in ("api-error", "api-clear"):
             cloud.api_fault(args.kind, args.host, args.value, count=args.count,
                             seconds=args.seconds, delay_s=args.delay, methods=args.method,
-                            paths=args.path)
+                            paths=args.path, forward=args.forward)
         elif args.command == "fault":
             if args.kind == "bandwidth" and args.value is None:
                 parser.error("fault bandwidth HOST MIBPS")

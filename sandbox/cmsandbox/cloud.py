@@ -227,7 +227,7 @@ def fault(kind, host, value=None):
 
 
 def api_fault(kind, service, status=None, count=None, seconds=None, delay_s=None, methods=None,
-              paths=None):
+              paths=None, forward=False):
     """Arms (api-error) or clears (api-clear) an API fault; see cmsandbox/api_faults.py."""
     from cmsandbox import api_faults
     if service not in ("nova",):
@@ -237,7 +237,7 @@ def api_fault(kind, service, status=None, count=None, seconds=None, delay_s=None
         log("%s API faults cleared" % service)
         return
     fault = api_faults.arm(service, int(status or 503), count=count, seconds=seconds,
-                           delay_s=delay_s, methods=methods, paths=paths)
+                           delay_s=delay_s, methods=methods, paths=paths, forward=forward)
     log("%s API fault armed: %s" % (service, fault))
 
 

@@ -182,44 +182,6 @@ def events_of(host):
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def hosts_of(conn, hosts):
-    """id -> compute host of every server on one of ``hosts``."""
-    return {s.id: s.compute_host for s in conn.compute.servers(all_projects=True, details=True)
-            if s.compute_host in hosts}
-
-
-def put_back(conn, placement, timeout=600):
-    """Moves every server of ``placement`` (id -> host) that still exists and sits elsewhere
-    back to its host, so that a suite which leaves servers where a campaign put them does not
-    fill the hosts the next suite needs. Running servers live-migrate, stopped ones cold-migrate
-    (and are confirmed); shelved-offloaded and deleted ones are left alone."""
-    moving = {}
-    for server_id, host in placement.items():
-        server = conn.compute.find_server(server_id, ignore_missing=True)
-        if server is None or server.compute_host in (None, host) or server.task_state:
-            continue
-        if server.status in ("ACTIVE", "PAUSED"):
-            conn.compute.live_migrate_server(server, host=host, block_migration="auto")
-        elif server.status == "SHUTOFF":
-            conn.compute.migrate_server(server, host=host)
-        else:
-            continue
-        moving[server_id] = host
-
-    def settled():
-        for server_id, host in list(moving.items()):
-            server = conn.compute.get_server(server_id)
-            if server.status == "VERIFY_RESIZE":
-                conn.compute.confirm_server_resize(server)
-                continue
-            if server.status == "ERROR":
-                raise AssertionError("%s went to ERROR on its way back to %s" % (server.name, host))
-            if not server.task_state and server.compute_host == host:
-                del moving[server_id]
-        return not moving
-    wait_until("servers back on their hosts", settled, timeout, interval=2)
-
-
 def level_versions(conn, hosts):
     """Brings every host of ``hosts`` to the newest hypervisor version among them, without a reboot
     (``cloudctl patch --now``: nova-compute restarts, guests keep running). Campaigns patch the

@@ -93,34 +93,51 @@ def test_plan_sends_nothing_live_to_the_older_host(conn, cloud_env, tmp_path, pa
                 assert entry['requested_destination'] == move['to']
 
 
-def test_only_an_older_host_left_means_cold_fallbacks_or_a_blocked_host(conn, cloud_env, tmp_path, pair_newer):
-    """hv04 disabled for the plan: what leaves hv05 can only go to hv06, which is older."""
+def plan_with_only_hv06_left(conn, cloud_env, tmp_path, policy=None):
+    """The plan for hv05 while hv04 is disabled: what leaves hv05 can only go to hv06 (older)."""
     set_service(conn, 'hv04', False, 'it-versions: only hv06 is left')
     try:
-        results = play(cloud_env, tmp_path, [task('maintenance_plan', 'plan', hosts=['hv05'])])
+        params = {'policy': policy} if policy else {}
+        plan = play(cloud_env, tmp_path, [task('maintenance_plan', 'plan', hosts=['hv05'], **params)])['plan']
     finally:
         set_service(conn, 'hv04', True)
-    plan = results['plan']
     print('moves %s; blocked %s' % (['%s %s->%s %s' % (m['name'], m['from'], m['to'], m['action'])
                                      for m in plan['moves']], plan['blocked_hosts']))
+    return plan
+
+
+def test_only_an_older_host_without_room_blocks_the_host_saying_why(conn, cloud_env, tmp_path, pair_newer):
+    """From the seeded layout hv05's servers (18 GiB) do not all fit on hv06: the host is blocked,
+    nothing is planned live to the older host, and each server's reason is given."""
+    plan = plan_with_only_hv06_left(conn, cloud_env, tmp_path)
     movers = [s for s in plan['hosts']['hv05']['servers'] if s['action'] in ('live_migrate', 'cold_migrate')]
-    assert movers, 'hv05 has nothing to move: %s' % plan['hosts']['hv05']
-    # Nothing live to the older host: a move is the cold fallback of a server's policy ...
-    for move in plan['moves']:
-        assert (move['to'], move['action']) == ('hv06', 'cold_migrate'), move
-        assert move['fallback'] or decisions_cold(plan, move), move
-    assert plan['actions_by_host'].get('hv05', {}) == {m['server']: 'cold_migrate' for m in plan['moves']
-                                                       if m['fallback']}
-    # ... or the host is blocked, saying why for each server
-    assert plan['moves'] or plan['blocked_hosts'], plan
-    for blocked in plan['blocked_hosts']:
-        for why in blocked['reason'].split('; '):
-            assert 'fits on no host of zone az2: 1 are disabled, 1 ' in why, why
-            assert why.split(': 1 are disabled, 1 ')[1] in (
-                'run an older hypervisor version or another type (Nova refuses to live-migrate there)',
-                'lack room', 'have room for it, not for all that must leave hv05'), why
+    assert len(movers) >= 2, 'hv05 has nothing to move: %s' % plan['hosts']['hv05']
+    assert plan['moves'] == [], plan['moves']
+    [blocked] = plan['blocked_hosts']
+    assert blocked['host'] == 'hv05'
+    reasons = blocked['reason'].split('; ')
+    assert len(reasons) >= 1
+    for why in reasons:
+        assert 'fits on no host of zone az2: 1 are disabled, 1 ' in why, why
+        assert why.split(': 1 are disabled, 1 ')[1] in (
+            'run an older hypervisor version or another type (Nova refuses to live-migrate there)',
+            'lack room', 'have room for it, not for all that must leave hv05'), why
 
 
-def decisions_cold(plan, move):
-    """The server's own policy action is a cold migration (a stopped server)."""
-    return any(s['id'] == move['server'] and s['status'] == 'SHUTOFF' for s in plan['hosts']['hv05']['servers'])
+def test_only_an_older_host_with_room_gets_the_cold_fallbacks(conn, cloud_env, tmp_path, pair_newer):
+    """Every server of hv05 but two small cattle ones is left in place by an operator override (by
+    id): those two fit on hv06 and go there only as the cold migration their policy falls back to,
+    planned as such, never live."""
+    on_hv05 = [s for s in conn.compute.servers(all_projects=True, details=True) if s.compute_host == 'hv05']
+    small = sorted((s for s in on_hv05 if s.status == 'ACTIVE' and s.flavor['original_name'] == 'm1.small'
+                    and (s.metadata or {}).get('sla') == 'cattle'), key=lambda s: s.name)[:2]
+    assert len(small) == 2, [(s.name, s.flavor['original_name']) for s in on_hv05]
+    moving = {s.id for s in small}
+    policy = {'sla_key': 'sla',
+              'classes': {'cattle': {'action': 'live_migrate', 'fallbacks': ['cold_migrate', 'stop']}},
+              'servers': {s.id: {'action': 'leave'} for s in on_hv05 if s.id not in moving}}
+    plan = plan_with_only_hv06_left(conn, cloud_env, tmp_path, policy)
+    assert plan['blocked_hosts'] == [], plan['blocked_hosts']
+    assert sorted((m['server'], m['to'], m['action'], m['fallback']) for m in plan['moves']) == \
+        sorted((s.id, 'hv06', 'cold_migrate', True) for s in small), plan['moves']
+    assert plan['actions_by_host']['hv05'] == {s.id: 'cold_migrate' for s in small}

@@ -8,6 +8,8 @@ Campaigns run with tests/molecule/inventory: hv04 and hv05 (zone az2) with the s
 group_vars, one host per batch, each test with a campaign id of its own. Other suites drain and
 reboot hv01-hv03 and hv06 meanwhile, so only hv04, hv05 and the servers that were on them are
 compared. Probe servers are booted in zone az2, so nothing these campaigns move lands in az1.
+Campaigns leave servers where they went, as rolling campaigns do; the next module starts from the
+seeded layout again (conftest.seeded_layout).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import uuid
 import psutil
 import pytest
 
-from conftest import REPO, hosts_of, level_versions, migrations_of, put_back, run_ansible, wait_until
+from conftest import REPO, level_versions, migrations_of, run_ansible, wait_until
 from modules_support import free
 
 PAIR = ('hv04', 'hv05')
@@ -143,15 +145,6 @@ def kill_tree(process):
 
 
 # ---- fixtures -----------------------------------------------------------------------------------
-
-@pytest.fixture(scope='module', autouse=True)
-def az2_as_found(conn):
-    """Campaigns here leave servers where they went, as rolling campaigns do, which can fill
-    hv06; the suites after this one need room there, so the zone is put back as it was found."""
-    before = hosts_of(conn, ('hv04', 'hv05', 'hv06'))
-    yield
-    put_back(conn, before)
-
 
 @pytest.fixture
 def pair_ready(conn):

@@ -137,3 +137,22 @@ def test_proxy_forwards_method_query_headers_and_errors(tmp_path):
     finally:
         front.shutdown()
         behind.shutdown()
+
+
+def test_forward_carries_the_request_out_and_loses_its_answer(tmp_path):
+    path = str(tmp_path / 'faults.json')
+    done = []
+
+    def acting(environ, start_response):
+        done.append((environ['REQUEST_METHOD'], environ['PATH_INFO']))
+        return backend(environ, start_response)
+    app = api_faults.wrap('nova', acting, path)
+    api_faults.arm('nova', 503, count=1, methods=['POST'], forward=True, path=path)
+    status, headers, body = call(app, 'POST', '/v2.1/servers/x/action')
+    assert (status, headers['X-Sandbox-Fault']) == (503, 'injected')
+    assert body['computeFault']['code'] == 503
+    assert done == [('POST', '/v2.1/servers/x/action')], 'the action reached the service'
+    status, _headers, _body = call(app, 'POST', '/v2.1/servers/x/action')
+    assert status == 200 and len(done) == 2
+    with open(path + '.log') as handle:
+        assert [json.loads(line)['fault'] for line in handle] == ['503 after forwarding']
