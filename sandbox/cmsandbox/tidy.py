@@ -138,10 +138,19 @@ def _servers_as_seeded(conn):
     gone = {srv["id"] for srv in drop}
     procs.wait_for("%d servers to be deleted" % len(gone),
                    lambda: not gone & {s["id"] for s in _all_servers(conn)}, 180)
+    # nova-compute gives a deleted server's resources back to Placement after the server has
+    # left the list: booting at once would find the hosts still full ("No valid host").
+    procs.wait_for("Placement to release the deleted servers' resources",
+                   lambda: not any(_allocations(conn, server_id) for server_id in gone), 120)
     missing = [s for name, s in plan.items() if name not in keep]
     if missing:
         seed.boot_servers(conn, missing)
     return len(missing), reset
+
+
+def _allocations(conn, consumer):
+    return _ok(conn.placement.get("/allocations/%s" % consumer,
+                                  microversion="1.28")).json().get("allocations")
 
 
 def _quiet(conn, servers, timeout=120):
