@@ -24,7 +24,6 @@ import openstack.connection
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SANDBOX = os.environ.get('CLOUDMAINT_SANDBOX_DIR', os.path.join(REPO, '.sandbox'))
 CLOUDCTL = os.path.join(REPO, 'sandbox', 'cloudctl')
-SPARE = 'hv06'
 
 
 def cloudctl(*args):
@@ -62,8 +61,7 @@ def test_leave_the_cloud_dirty():
     hosts = sorted(h.name for h in conn.compute.hypervisors())
 
     # servers moved off their seeded hosts, by the scheduler
-    moved = [s for s in conn.compute.servers(all_projects=True, details=True)
-             if s.status == 'ACTIVE' and s.compute_host != SPARE][:4]
+    moved = [s for s in conn.compute.servers(all_projects=True, details=True) if s.status == 'ACTIVE'][:4]
     for srv in moved:
         conn.compute.live_migrate_server(srv, host=None, block_migration='auto')
     settle(conn)
@@ -75,11 +73,13 @@ def test_leave_the_cloud_dirty():
     tenant.compute.set_server_metadata(victim, **{'cloudmaint:campaign': 'it-dirty', 'cloudmaint:state': 'moved',
                                                   'cloudmaint:origin_host': 'hv02'})
 
-    # every host full but one
+    # every host full but the one with most room
+    spare = max(hosts, key=lambda h: free_mb(conn, h))
+    assert free_mb(conn, spare) >= 8192, {h: free_mb(conn, h) for h in hosts}
     flavor = conn.compute.find_flavor('m1.large').id
     image = conn.image.find_image('cirros-sim').id
     for host in hosts:
-        if host == SPARE:
+        if host == spare:
             continue
         while free_mb(conn, host) >= 8192:
             response = tenant.compute.post('/servers', microversion='2.74', json={'server': {
@@ -89,7 +89,7 @@ def test_leave_the_cloud_dirty():
             sid = response.json()['server']['id']
             conn.compute.wait_for_server(conn.compute.get_server(sid), wait=120)
     full = [h for h in hosts if free_mb(conn, h) < 8192]
-    assert sorted(full) == sorted(set(hosts) - {SPARE}), full
+    assert sorted(full) == sorted(set(hosts) - {spare}), full
 
     # versions: one host newer now, one with a version pending its reboot
     cloudctl('patch', 'hv04', '--now')
