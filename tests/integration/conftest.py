@@ -101,7 +101,7 @@ class ServerFactory(object):
         self.created = []
 
     def boot(self, host, flavor="m1.small", metadata=None, name=None, wait=True, group=None,
-             project="web-shop"):
+             project="web-shop", zone=None):
         conn = self.conn.connect_as_project(project)
         flavor_id = self.conn.compute.find_flavor(flavor).id
         image_id = self.conn.image.find_image("cirros-sim").id
@@ -110,6 +110,8 @@ class ServerFactory(object):
                            "networks": "none", "metadata": metadata or {}, "host": host}}
         if group:
             body["os:scheduler_hints"] = {"group": group}
+        if zone:
+            body["server"]["availability_zone"] = zone
         response = conn.compute.post("/servers", json=body, microversion="2.74")
         assert response.status_code < 400, response.text
         server_id = response.json()["server"]["id"]
