@@ -109,6 +109,12 @@ def hv03_inventory(tmp_path, **variables):
     return str(root)
 
 
+def names_ids(booted):
+    """{role: name}, {role: id} of what modules_support.boot returned."""
+    return ({role: s['name'] for role, s in booted.items()},
+            {role: s['id'] for role, s in booted.items()})
+
+
 # ---- census -------------------------------------------------------------------------------------
 
 def census(cloud_env, tmp_path, before=None, since=None, expected=None, phase='restored',

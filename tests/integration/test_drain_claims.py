@@ -24,6 +24,7 @@ from campaign_support import (  # noqa: F401  pylint: disable=unused-import
     census,
     compute_running,
     hv03_inventory,
+    names_ids,
     VENV_BIN,
     output_of,
 )
@@ -44,11 +45,6 @@ from modules_support import (  # noqa: F401  pylint: disable=unused-import
 
 # Dirties memory faster than the link copies it: a live migration of it never converges.
 HOT = {'sim:ram_used_mb': '1536', 'sim:dirty_mbps': '1800'}
-
-
-def names_ids(booted):
-    return ({role: s['name'] for role, s in booted.items()},
-            {role: s['id'] for role, s in booted.items()})
 
 
 def compute_pid(host):

@@ -29,6 +29,7 @@ from campaign_support import (  # noqa: F401  pylint: disable=unused-import
     drain_playbook,
     hv03_inventory,
     iso,
+    names_ids,
     ledger_of,
     output_of,
     playbook,
@@ -58,11 +59,6 @@ from modules_support import (  # noqa: F401  pylint: disable=unused-import
 )
 
 pytestmark = pytest.mark.faults
-
-
-def names_ids(booted):
-    return ({role: s['name'] for role, s in booted.items()},
-            {role: s['id'] for role, s in booted.items()})
 
 
 # ---- live migration fails: the fallback chain; a server in ERROR before is left alone ----------
