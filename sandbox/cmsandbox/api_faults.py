@@ -168,7 +168,6 @@ class FaultMiddleware(object):
             ("X-Sandbox-Fault", "injected")])
         return [body]
 
-
     def _forward_and_drop(self, environ):
         """The request reaches the service and is carried out; its answer never leaves."""
         answer = self.app(environ, lambda status, headers, exc_info=None: (lambda data: None))

@@ -188,6 +188,7 @@ def _reset_owner_state(conn, srv, planned):
 
 def _ok(response):
     if response.status_code >= 400:
-        raise RuntimeError("%s %s: HTTP %d %s" % (response.request.method, response.request.url,
-                                                   response.status_code, response.text[:300]))
+        request = response.request
+        raise RuntimeError("%s %s: HTTP %d %s" % (request.method, request.url, response.status_code,
+                                                  response.text[:300]))
     return response
