@@ -43,9 +43,11 @@ def main(argv=None):
     p.add_argument("--method", action="append", help="api-error: only this method (repeatable)")
     p.add_argument("--path", action="append",
                    help="api-error: only paths starting so, e.g. /v2.1/servers (repeatable)")
-    sub.add_parser("tidy", help="back to the seeded layout: faults cleared, every host up, enabled "
-                   "and at one version, no ledger, only the seeded servers, each on its seeded host "
-                   "in its seeded state (quick when nothing is out of place)")
+    p = sub.add_parser("tidy", help="back to the seeded layout: faults cleared, every host up, "
+                       "enabled and at one version, no ledger, only the seeded servers, each on its "
+                       "seeded host in its seeded state (quick when nothing is out of place)")
+    p.add_argument("--empty", action="append", default=[], metavar="HOST",
+                   help="this host's seeded servers sit on the other hosts of its zone (repeatable)")
     sub.add_parser("reset", help="stop everything and wipe the sandbox's data (keeps the venv)")
     args = parser.parse_args(argv)
 
@@ -61,7 +63,7 @@ def main(argv=None):
             seed.seed(args.seed, args.servers, fresh=args.fresh)
         elif args.command == "tidy":
             from cmsandbox import tidy
-            tidy.tidy()
+            tidy.tidy(args.empty)
         elif args.command == "patch":
             cloud.patch(args.host, version=args.version, now=args.now)
         elif args.command == "reboot":

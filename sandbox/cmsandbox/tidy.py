@@ -6,6 +6,11 @@ seeded fleet, and each seeded server on its seeded host in its seeded state with
 metadata. A server that is not as seeded is deleted and booted again on its host (moving it back
 would depend on the very state being repaired: versions, room, faults). Quick when nothing is out
 of place: one read of services, hypervisors and servers.
+
+``empty``: a declared variant of the layout for suites that work on a host of their own: the
+seeded servers of those hosts sit on the other hosts of their zone instead (``relocated``: largest
+first, each to the host with most room left), so suites that need the same empty host in a row
+find it so and move nothing.
 """
 import json
 import os
@@ -26,7 +31,7 @@ SEEDED_STATUS = dict([(n, "SHUTOFF") for n in seed.STOPPED] + [(n, "SHELVED") fo
 LEDGER_PREFIX = "cloudmaint-ledger"
 
 
-def tidy():
+def tidy(empty=()):
     started = time.monotonic()
     conn = bootstrap.admin_connection()
     from cmsandbox import api_faults
@@ -36,7 +41,7 @@ def tidy():
     _level_versions(conn, hosts)
     bootstrap.ensure_zones(conn, hosts)
     _drop_ledgers(conn)
-    recreated, reset = _servers_as_seeded(conn)
+    recreated, reset = _servers_as_seeded(conn, empty)
     log("tidy: seeded layout in %.0fs (%d servers booted again, %d had their metadata, tags or "
         "lock reset)" % (time.monotonic() - started, recreated, reset))
 
@@ -109,10 +114,35 @@ def _in_place(srv, planned):
             and srv["flavor"].get("original_name") == planned["flavor"])
 
 
-def _servers_as_seeded(conn):
+def relocated(plan, empty):
+    """``plan`` (entries of seed.plan_fleet) with the servers of ``empty`` hosts on the other hosts
+    of their zone: largest first, each to the host with most memory left. Pure."""
+    if not empty:
+        return plan
+    for host in empty:
+        if host not in layout.compute_hosts():
+            raise RuntimeError("unknown host %r" % host)
+    free = {h: layout.settings()["host_memory_mb"] - 2048 for h in layout.compute_hosts()}
+    for entry in plan:
+        free[entry["host"]] -= entry["ram"]
+    out = []
+    for entry in sorted(plan, key=lambda e: (e["host"] not in empty, -e["ram"], e["name"])):
+        if entry["host"] in empty:
+            zone = layout.zone_of(entry["host"])
+            others = [h for h in sorted(free) if layout.zone_of(h) == zone and h not in empty]
+            if not others:
+                raise RuntimeError("zone %s has no host left besides %s" % (zone, ", ".join(empty)))
+            target = max(others, key=lambda h: free[h])
+            free[target] -= entry["ram"]
+            entry = dict(entry, host=target)
+        out.append(entry)
+    return out
+
+
+def _servers_as_seeded(conn, empty=()):
     settings = layout.settings()
-    plan = {s["name"]: s for s in seed.plan_fleet(settings.get("seed", 42),
-                                                  settings.get("servers", 36))}
+    plan = {s["name"]: s for s in relocated(
+        seed.plan_fleet(settings.get("seed", 42), settings.get("servers", 36)), empty)}
     projects = {conn.identity.find_project(p).id: p for p in layout.TENANT_PROJECTS}
     servers = _quiet(conn, _all_servers(conn))
     keep, drop = {}, []
