@@ -129,11 +129,13 @@ def plan_timeline(plan, bandwidth_gbit_s=DEFAULT_BANDWIDTH_GBIT_S, estimates=Non
             batch_end = max(batch_end, end)
         clock = batch_end + est['pause_s']
     for blocked in plan.get('blocked_hosts') or ():
-        if blocked.get('host') not in rows:
-            rows[blocked['host']] = _row(blocked['host'], maintained=False,
-                                         zone=(infos.get(blocked['host']) or {}).get('zone'),
-                                         note='not planned: %s' % blocked.get('reason'))
-            order.append(blocked['host'])
+        host = blocked.get('host')
+        if host not in rows:
+            rows[host] = _row(host, maintained=False, zone=(infos.get(host) or {}).get('zone'),
+                              note='not planned: %s' % blocked.get('reason'))
+            order.append(host)
+        if not rows[host]['maintained']:
+            servers.extend(_unplanned_servers(host, infos.get(host) or {}))
     position = {h: i for i, h in enumerate(order)}
     order.sort(key=lambda h: (not rows[h]['maintained'], rows[h]['batch'] if rows[h]['batch'] is not None else 0,
                               position[h]))
@@ -145,6 +147,14 @@ def plan_timeline(plan, bandwidth_gbit_s=DEFAULT_BANDWIDTH_GBIT_S, estimates=Non
             'start': 0.0, 'end': max([clock] + [s['end'] for r in rows.values() for s in r['steps']]),
             'clock': False, 'rows': [rows[h] for h in order], 'servers': servers, 'notes': notes,
             'problems': list(plan.get('problems') or ())}
+
+
+def _unplanned_servers(host, info):
+    """Table rows of a host the plan could not take: its servers stay where they are."""
+    return [{'id': e.get('id'), 'name': e.get('name'), 'sla_class': e.get('sla_class'),
+             'action': e.get('action'), 'from': host, 'to': None, 'start': None, 'duration_s': None,
+             'downtime': '-', 'outcome': 'host not planned', 'estimated': True}
+            for e in sorted(info.get('servers') or (), key=lambda e: e.get('name') or '')]
 
 
 def _plan_host(row, info, moves, start, mib_s, est, entries, rows, order):

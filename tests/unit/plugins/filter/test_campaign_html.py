@@ -121,6 +121,16 @@ def test_plan_rows_bars_and_marks_follow_the_plan():
     assert 'hv9' in ''.join(page.text) and 'not planned: down' in ''.join(page.text)
 
 
+def test_servers_of_a_blocked_host_are_listed_as_not_planned():
+    plan = dict(PLAN, hosts=dict(PLAN['hosts'], hv9={'zone': 'az1', 'batch': None, 'servers': [
+        _entry('s7', 'web-7', 'live_migrate', None), _entry('s6', 'db-6', 'live_migrate', None, sla='pandas')]}))
+    page = Page(campaign_html(plan))
+    assert sorted(page.table) == ['s1', 's2', 's3', 's4', 's5', 's6', 's7']
+    by_id = {s['id']: s for s in plan_timeline(plan)['servers']}
+    assert [(by_id[i]['from'], by_id[i]['to'], by_id[i]['start'], by_id[i]['outcome']) for i in ('s6', 's7')] == \
+        [('hv9', None, None, 'host not planned')] * 2
+
+
 def test_plan_table_estimates():
     timeline = plan_timeline(PLAN, bandwidth_gbit_s=8, estimates={'live_overhead_s': 0, 'reboot_s': 100})
     by_id = {s['id']: s for s in timeline['servers']}
