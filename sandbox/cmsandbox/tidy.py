@@ -41,7 +41,19 @@ def tidy(empty=()):
     _level_versions(conn, hosts)
     bootstrap.ensure_zones(conn, hosts)
     _drop_ledgers(conn)
-    recreated, reset = _servers_as_seeded(conn, empty)
+    # nova-scheduler learns of deleted servers a while after they are gone (the compute's
+    # instance-info updates): an anti-affinity member booted again on its host meanwhile is refused
+    # ("No valid host"). The next pass deletes it and boots it again.
+    deadline = time.monotonic() + 240
+    while True:
+        try:
+            recreated, reset = _servers_as_seeded(conn, empty)
+            break
+        except RuntimeError as exc:
+            if "went to ERROR" not in str(exc) or time.monotonic() > deadline:
+                raise
+            log("tidy: %s; again in 15 s" % str(exc)[:200])
+            time.sleep(15)
     log("tidy: seeded layout in %.0fs (%d servers booted again, %d had their metadata, tags or "
         "lock reset)" % (time.monotonic() - started, recreated, reset))
 
