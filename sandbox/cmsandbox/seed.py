@@ -39,6 +39,7 @@ PAUSED = ("etl-07",)
 HOT = ("db-02", "etl-03")          # dirty pages faster than the link: never converge unaided
 OWNER_ACTIONS = {"notebook-02": "shelve_partial", "ci-runner-01": "stop", "web-09": "cold_migrate"}
 NOTIFY = ("db-01", "db-02", "db-03", "warehouse-01", "cache-01")
+HEADROOM_MB = 2048     # memory of each host the fleet leaves free
 
 
 def plan_fleet(seed, count):
@@ -47,7 +48,7 @@ def plan_fleet(seed, count):
     rng = random.Random(seed)
     hosts = layout.compute_hosts()
     s = layout.settings()
-    free = {h: s["host_memory_mb"] - 2048 for h in hosts}
+    free = {h: s["host_memory_mb"] - HEADROOM_MB for h in hosts}
     servers = []
     for project, prefix, n, sla, flavors in FLEET:
         for i in range(1, n + 1):

@@ -134,7 +134,7 @@ def relocated(plan, empty):
     for host in empty:
         if host not in layout.compute_hosts():
             raise RuntimeError("unknown host %r" % host)
-    free = {h: layout.settings()["host_memory_mb"] - 2048 for h in layout.compute_hosts()}
+    free = {h: layout.settings()["host_memory_mb"] - seed.HEADROOM_MB for h in layout.compute_hosts()}
     for entry in plan:
         free[entry["host"]] -= entry["ram"]
     out = []

@@ -142,14 +142,24 @@ def assert_census_ok(result, verdicts=None):
 
 # ---- putting az1 back in order ------------------------------------------------------------------
 
-def compute_running(host):
+def compute_pid(host):
+    """The pid of ``host``'s nova-compute as the sandbox recorded it, or None."""
     pidfile = os.path.join(SANDBOX, 'run', 'compute-%s.pid' % host)
     try:
         with open(pidfile) as handle:
-            pid = int(handle.read().split()[0])
+            return int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def compute_running(host):
+    pid = compute_pid(host)
+    if pid is None:
+        return False
+    try:
         os.kill(pid, 0)
         return True
-    except (OSError, ValueError, IndexError):
+    except OSError:
         return False
 
 

@@ -22,13 +22,14 @@ from campaign_support import (  # noqa: F401  pylint: disable=unused-import
     az1_restored,
     assert_census_ok,
     census,
+    compute_pid,
     compute_running,
     hv03_inventory,
     names_ids,
     VENV_BIN,
     output_of,
 )
-from conftest import SANDBOX, cloudctl, level_versions, run_ansible
+from conftest import cloudctl, level_versions, run_ansible
 from modules_support import (  # noqa: F401  pylint: disable=unused-import
     DRAINED,
     OTHERS,
@@ -45,11 +46,6 @@ from modules_support import (  # noqa: F401  pylint: disable=unused-import
 
 # Dirties memory faster than the link copies it: a live migration of it never converges.
 HOT = {'sim:ram_used_mb': '1536', 'sim:dirty_mbps': '1800'}
-
-
-def compute_pid(host):
-    with open(os.path.join(SANDBOX, 'run', 'compute-%s.pid' % host)) as handle:
-        return int(handle.read().split()[0])
 
 
 def test_reboot_interlock_refuses_a_host_where_a_server_runs(conn, cloud_env, vms, tmp_path):
@@ -74,7 +70,8 @@ def test_reboot_interlock_refuses_a_host_where_a_server_runs(conn, cloud_env, vm
     assert 'refusing to reboot %s: still running there: %s' % (DRAINED, names['running']) in output, \
         output[-4000:]
     assert not marker.exists(), 'the reboot command ran'
-    assert compute_running(DRAINED) and compute_pid(DRAINED) == pid, 'nova-compute of hv03 restarted'
+    assert pid is not None and compute_running(DRAINED) and compute_pid(DRAINED) == pid, \
+        'nova-compute of hv03 restarted'
     srv = server(conn, ids['running'])
     assert (host_of(srv), srv['status']) == (DRAINED, 'ACTIVE')
 
