@@ -15,6 +15,9 @@ options:
       - Name of a cloud in C(clouds.yaml), or a dict holding a complete connection configuration
         (the keyword arguments of C(openstack.connect()), for example C(auth), C(region_name)).
       - When a dict is given, none of the other connection options may be set.
+      - Passwords, tokens and secrets in a dict (keys such as C(password), C(token),
+        C(application_credential_secret), or ending in C(_password), C(_secret), C(_token)) are masked in the
+        module's log (syslog or journal), results and errors; the rest of the dict is shown.
       - When omitted, openstacksdk uses the E(OS_CLOUD) environment variable or the E(OS_*) variables
         (E(OS_AUTH_URL), E(OS_USERNAME), ...). E(OS_CLIENT_CONFIG_FILE) selects the C(clouds.yaml) file.
     type: raw
@@ -23,6 +26,7 @@ options:
       - Authentication parameters (for example C(auth_url), C(username), C(password), C(project_name),
         C(user_domain_name), C(project_domain_name)), overriding those of the selected cloud.
       - The exact keys depend on O(auth_type).
+      - Not logged; every value of the dict is masked in results and errors.
     type: dict
   auth_type:
     description:
@@ -93,6 +97,8 @@ requirements:
 notes:
   - Connection options that are not set are not passed to openstacksdk, so C(clouds.yaml),
     E(OS_CLOUD), E(OS_CLIENT_CONFIG_FILE) and the other E(OS_*) environment variables apply as usual.
+  - Options holding credentials are never logged, and text from the cloud in messages and warnings has its
+    control characters escaped (C(\x1b) for ESC), so that it cannot drive the operator's terminal.
   - Every module of the collection is in the action group C(cloudmaint.openstack.openstack), so the
     connection options can be set once for a play with C(module_defaults) on
     C(group/cloudmaint.openstack.openstack).

@@ -17,11 +17,17 @@ variables keep working exactly as openstacksdk resolves them.
 
 Everything that needs no cloud (option filtering, microversion arithmetic,
 error shaping, secret redaction) is a plain function so it can be unit tested.
+
+Credentials: every option named like one (and those in ``SECRET_OPTIONS``) is
+no_log, and the passwords and tokens inside a ``cloud`` dict are known to
+AnsibleModule before it logs its invocation, so neither syslog, the journal,
+results nor errors show them.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 import traceback
@@ -87,6 +93,19 @@ SECRET_KEYS = frozenset((
     'x-auth-token',
 ))
 
+# A key ending in one of these words holds a credential too (os_password, refresh_token, client_secret).
+_SECRET_KEY_RE = re.compile(r'(?:^|[_-])(?:password|passwd|passphrase|passcode|secret|token|totp|sig|signature)$', re.I)
+
+# Options whose values are credentials although their names do not say so: operators' webhook
+# URLs often carry a token in the path or query.
+SECRET_OPTIONS = frozenset((
+    'project_webhooks',
+))
+
+# C0 controls but tab and newline, DEL, C1 controls (ESC and CSI start terminal escape sequences),
+# and the bidirectional overrides and isolates that reorder what a terminal shows.
+_CONTROL_RE = re.compile(r'[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]')
+
 _MICROVERSION_RE = re.compile(r'^\s*(\d+)\.(\d+)\s*$')
 
 
@@ -109,6 +128,27 @@ def openstack_argument_spec():
         wait=dict(type='bool', default=True),
         timeout=dict(type='int', default=600),
     )
+
+
+def is_secret_key(key):
+    """True when a dict key or option name names a credential."""
+    key = str(key)
+    return key.lower() in SECRET_KEYS or bool(_SECRET_KEY_RE.search(key))
+
+
+def protect_secret_options(spec):
+    """Mark ``no_log`` every option and suboption of ``spec`` that holds a credential (in place).
+
+    AnsibleModule masks a no_log option in the invocation it logs to syslog or the journal at
+    start, in its results and in its errors. An option whose module sets ``no_log`` either way
+    (``client_key``, a path) is left as the module decided.
+    """
+    for name, opts in spec.items():
+        if 'no_log' not in opts and (name in SECRET_OPTIONS or is_secret_key(name)):
+            opts['no_log'] = True
+        if isinstance(opts.get('options'), dict):
+            protect_secret_options(opts['options'])
+    return spec
 
 
 def merge_module_kwargs(base, extra):
@@ -153,16 +193,19 @@ def connection_kwargs(params):
 def collect_secret_values(params):
     """Return the credential strings found in ``auth`` and a ``cloud`` dict.
 
-    ``auth`` is no_log already, but a ``cloud`` dict is not (it is usually just
-    a name), so its passwords and tokens must be registered for masking too.
+    ``auth`` is no_log already, but a ``cloud`` dict is not: it is usually just
+    a name, and no_log on it would mask every value of the dict (region, user,
+    even numbers) wherever it appears. Its passwords and tokens are registered
+    for masking instead. A number given as a password counts as its text.
     """
     found = set()
 
     def walk(value):
         if isinstance(value, dict):
             for key, item in value.items():
-                if str(key).lower() in SECRET_KEYS and isinstance(item, str) and item:
-                    found.add(item)
+                if is_secret_key(key) and isinstance(item, (str, int, float)) and not isinstance(item, bool):
+                    if str(item):
+                        found.add(str(item))
                 else:
                     walk(item)
         elif isinstance(value, (list, tuple)):
@@ -172,6 +215,35 @@ def collect_secret_values(params):
     walk(params.get('auth'))
     walk(params.get('cloud'))
     return found
+
+
+def masking_forms(secrets):
+    """Each secret as it may appear in text: itself, and escaped as in a Python repr or JSON.
+
+    AnsibleModule logs a dict option as ``str(dict)``, where a password with a quote,
+    a backslash or a control character appears escaped, not as given.
+    """
+    forms = set()
+    for secret in secrets:
+        forms.add(secret)
+        forms.add(repr(secret)[1:-1])
+        forms.add(json.dumps(secret)[1:-1])
+        forms.add(json.dumps(secret, ensure_ascii=False)[1:-1])
+    forms.discard('')
+    return forms
+
+
+def strip_control(text):
+    """``text`` with its control characters written as escapes (ESC as ``\\x1b``), so that text from
+    the cloud (server names, metadata, API messages) cannot drive the operator's terminal."""
+    if text is None:
+        return None
+
+    def escape(match):
+        code = ord(match.group(0))
+        return '\\x%02x' % code if code < 0x100 else '\\u%04x' % code
+
+    return _CONTROL_RE.sub(escape, str(text))
 
 
 def parse_microversion(value):
@@ -325,6 +397,18 @@ def config_search_paths():
     return list(dict.fromkeys(paths))
 
 
+class _CredentialAwareAnsibleModule(AnsibleModule):
+    """AnsibleModule that knows the credentials inside a ``cloud`` dict from the start.
+
+    AnsibleModule logs its invocation (every option's value) to syslog or the journal before the
+    module's own code runs; registering these values afterwards is too late for that log.
+    """
+
+    def _load_params(self):
+        super(_CredentialAwareAnsibleModule, self)._load_params()
+        self.no_log_values.update(masking_forms(collect_secret_values(self.params)))
+
+
 class CloudmaintModule:
     """Base for cloudmaint.openstack modules: subclass, set argument_spec, implement run()."""
 
@@ -337,15 +421,17 @@ class CloudmaintModule:
     def __init__(self):
         spec = openstack_argument_spec()
         spec.update(copy.deepcopy(self.argument_spec))
-        self.ansible = AnsibleModule(argument_spec=spec, **merge_module_kwargs({}, self.module_kwargs))
+        protect_secret_options(spec)
+        self.ansible = _CredentialAwareAnsibleModule(argument_spec=spec, **merge_module_kwargs({}, self.module_kwargs))
         self.params = self.ansible.params
         self.check_mode = self.ansible.check_mode
         self.results = {'changed': False}
         self._conn = None
         self._max_microversions = {}
 
-        # Mask credentials from a cloud dict in every result, warning and error.
-        self._secrets = collect_secret_values(self.params)
+        # Credentials from a cloud dict, masked in every result, warning and error as well
+        # (AnsibleModule registered them before it logged its invocation).
+        self._secrets = masking_forms(collect_secret_values(self.params))
         self.ansible.no_log_values.update(self._secrets)
 
         if not HAS_OPENSTACKSDK:
@@ -386,6 +472,10 @@ class CloudmaintModule:
             return self.fail_from_sdk(exc, 'Invalid OpenStack client configuration')
         except SDK_ERRORS as exc:
             return self.fail_from_sdk(exc, 'Authentication to cloud %s failed' % self._cloud_label(cloud_name))
+        except TypeError as exc:
+            # keystoneauth's answer to an auth key its plugin does not take (a password plugin
+            # given application_credential_secret, say).
+            return self.fail('Invalid OpenStack client configuration: %s' % exc)
         return conn
 
     @staticmethod
@@ -430,19 +520,26 @@ class CloudmaintModule:
 
     # ---- results ------------------------------------------------------------
 
+    # ansible-core prints warnings and a failure's msg to the terminal as they are (other results
+    # go out escaped as JSON or YAML): control characters from remote text are escaped here.
+
     def fail(self, msg, **kwargs):
-        self.ansible.fail_json(msg=scrub(msg, self._secrets), **kwargs)
+        self.ansible.fail_json(msg=strip_control(scrub(msg, self._secrets)), **kwargs)
 
     def fail_from_sdk(self, exc, action_msg):
-        self.ansible.fail_json(**shape_sdk_error(exc, action_msg, self._secrets))
+        shaped = shape_sdk_error(exc, action_msg, self._secrets)
+        shaped['msg'] = strip_control(shaped['msg'])
+        self.ansible.fail_json(**shaped)
 
     def warn(self, msg):
-        self.ansible.warn(scrub(msg, self._secrets))
+        self.ansible.warn(strip_control(scrub(msg, self._secrets)))
 
     def exit(self, **result):
         """exit_json() with the accumulated ``self.results`` updated by ``result``."""
         self.results.update(result)
         self.results.setdefault('changed', False)
+        if isinstance(self.results.get('msg'), str):
+            self.results['msg'] = strip_control(self.results['msg'])
         self.ansible.exit_json(**self.results)
 
     def run(self):

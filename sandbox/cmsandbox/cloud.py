@@ -100,7 +100,8 @@ def down():
 
 def reset():
     down()
-    for path in (layout.DATA, layout.COMPUTES, layout.ETC, layout.LOGS, layout.RUN):
+    for path in (layout.DATA, layout.COMPUTES, layout.ETC, layout.LOGS, layout.RUN,
+                 services.mysql_outside_dir()):
         shutil.rmtree(path, ignore_errors=True)
     for path in (layout.CLOUDS_YAML, layout.SECRETS):
         if os.path.exists(path):

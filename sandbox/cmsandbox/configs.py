@@ -1,5 +1,6 @@
 """Renders the configuration files of every sandbox service into .sandbox/etc."""
 import os
+import secrets
 
 import yaml
 
@@ -24,6 +25,16 @@ def _write(path, text, mode=0o600):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
+
+
+def _read(path):
+    with open(path) as handle:
+        return handle.read()
+
+
+def _derived_cookie():
+    """The cookie sandboxes made before it had its own value (kept in .sandbox/data/rabbitmq)."""
+    return layout.passwords()["rabbit"].replace("-", "x").replace("_", "y")
 
 
 def db_url(name):
@@ -225,9 +236,13 @@ def render_rabbitmq():
         "",
     ]))
     _write(os.path.join(base, "enabled_plugins"), "[].\n", mode=0o644)
+    # The cookie lets an Erlang node run code in RabbitMQ's: its own random value, not one derived
+    # from the AMQP password that nova.conf and every transport URL carry.
     cookie = os.path.join(base, ".erlang.cookie")
-    if not os.path.exists(cookie):
-        _write(cookie, layout.passwords()["rabbit"].replace("-", "x").replace("_", "y"), mode=0o400)
+    if not os.path.exists(cookie) or _read(cookie) == _derived_cookie():
+        if os.path.exists(cookie):
+            os.unlink(cookie)
+        _write(cookie, secrets.token_hex(20).upper(), mode=0o400)
 
 
 def render_clouds_yaml():

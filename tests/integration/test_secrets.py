@@ -5,13 +5,14 @@
 """No password, webhook secret or token in what an operator's run leaves behind: the output of
 drain.yml, restore.yml and rolling_patch.yml at -vvv on hv03 (with a pets server whose owner gets
 signed webhooks), and the report files, are searched for every value of .sandbox/secrets.json and
-for Keystone tokens."""
+for Keystone tokens. The reports are the operator's only (0600 in a 0700 directory)."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import stat
 import time
 
 from campaign_support import (  # noqa: F401  pylint: disable=unused-import
@@ -85,6 +86,10 @@ def test_no_secret_in_verbose_output_or_reports(conn, cloud_env, vms, tmp_path):
                 text, leak.split(': ', 1)[1][:40]), leak))
     written = [p for p in reports.rglob('*') if p.is_file()] if reports.exists() else []
     assert written, 'rolling_patch.yml wrote no report'
+    # For the operator only: the directory 0700, every file in it 0600.
+    wrong = ['%s %o' % (p, stat.S_IMODE(p.stat().st_mode)) for p in [reports] + written
+             if stat.S_IMODE(p.stat().st_mode) != (0o700 if p == reports else 0o600)]
+    assert not wrong, 'reports others can read: %s' % wrong
     for path in written:
         for leak in leaks(path.read_text(errors='replace'), secrets):
             problems.append('%s: %s' % (path.name, leak))

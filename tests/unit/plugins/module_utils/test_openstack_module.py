@@ -361,3 +361,101 @@ def test_password_in_cloud_dict_is_registered_for_masking(module_io):
     module_io(host='cmp1', cloud={'auth': {'password': 'pw-from-cloud-dict'}})
     module = _Needs291()
     assert 'pw-from-cloud-dict' in module.ansible.no_log_values
+
+
+# ---- credentials and remote text ------------------------------------------------
+
+def test_options_named_like_credentials_become_no_log_unless_the_module_decided():
+    spec = om.protect_secret_options({
+        'webhook_secret': {'type': 'str'},
+        'admin_password': {'type': 'str'},
+        'refresh_token': {'type': 'str'},
+        'project_webhooks': {'type': 'dict'},
+        'client_key': {'type': 'str', 'no_log': False},
+        'webhook_secret_per_project': {'type': 'bool'},
+        'token_endpoint': {'type': 'str'},
+        'hooks': {'type': 'list', 'elements': 'dict', 'options': {'url': {}, 'secret': {}}},
+    })
+    assert spec['webhook_secret']['no_log'] is True
+    assert spec['admin_password']['no_log'] is True
+    assert spec['refresh_token']['no_log'] is True
+    assert spec['project_webhooks']['no_log'] is True
+    assert spec['hooks']['options']['secret']['no_log'] is True
+    assert spec['client_key']['no_log'] is False
+    for name in ('webhook_secret_per_project', 'token_endpoint'):
+        assert 'no_log' not in spec[name]
+    assert 'no_log' not in spec['hooks']['options']['url']
+
+
+def test_credential_keys_of_any_spelling_and_numeric_passwords_are_collected():
+    found = om.collect_secret_values(params(cloud={
+        'auth': {'OS_PASSWORD': 'a1', 'refresh_token': 'a2', 'password': 123456, 'insecure': True},
+        'key': '/etc/ssl/client.key', 'region_name': 'R'}))
+    assert found == {'a1', 'a2', '123456'}
+
+
+def test_masking_forms_cover_the_escaped_spellings():
+    forms = om.masking_forms({'a\'b"c\\d\te'})
+    assert 'a\'b"c\\d\te' in forms
+    assert repr('a\'b"c\\d\te')[1:-1] in forms
+    assert json.dumps('a\'b"c\\d\te')[1:-1] in forms
+    assert om.masking_forms({''}) == set()
+
+
+def test_cloud_dict_secret_is_masked_even_escaped_in_a_dict_repr(module_io):
+    secret = 'p\'w"\\x'
+    module_io(host='cmp1', cloud={'auth': {'password': secret}})
+    module = _Needs291()
+    from ansible.module_utils.common.parameters import remove_values
+    logged = remove_values(str(module.params['cloud']), module.ansible.no_log_values)
+    assert secret not in logged and repr(secret)[1:-1] not in logged
+    assert "'password': '********'" in logged
+
+
+@pytest.mark.parametrize('raw, shown', [
+    ('vm\x1b[2J\x1b[31mred', 'vm\\x1b[2J\\x1b[31mred'),
+    ('a\rb\x00c\x7fd\x9be', 'a\\x0db\\x00c\\x7fd\\x9be'),
+    ('evil\u202egnp.exe', 'evil\\u202egnp.exe'),
+    ('line one\nline two\tcol', 'line one\nline two\tcol'),
+    ('café ☕', 'café ☕'),
+])
+def test_strip_control_escapes_terminal_controls_only(raw, shown):
+    assert om.strip_control(raw) == shown
+
+
+def test_warnings_and_failures_carry_no_terminal_controls(module_io, monkeypatch):
+    warned = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: warned.append(msg))
+    module_io(host='cmp1')
+    module = _Needs291()
+    module.warn('server \x1b]0;owned\x07web-01 has no flavor')
+    assert warned == ['server \\x1b]0;owned\\x07web-01 has no flavor']
+    with pytest.raises(_Exit) as info:
+        module.fail('server \x1b[2Jweb-01 is in ERROR')
+    assert info.value.result['msg'] == 'server \\x1b[2Jweb-01 is in ERROR'
+    with pytest.raises(_Exit) as info:
+        module.exit(msg='done \x1b[1m')
+    assert info.value.result['msg'] == 'done \\x1b[1m'
+
+
+def test_remote_error_message_is_escaped(module_io):
+    module_io()
+
+    class _RaisesEscapes(om.CloudmaintModule):
+        def run(self):
+            raise http_error(400, {'badRequest': {'message': 'Invalid name \x1b[31mx\x1b[0m'}},
+                             'http://127.0.0.1/compute/v2.1/servers')
+
+    with pytest.raises(_Exit) as info:
+        _RaisesEscapes()()
+    assert info.value.result['msg'].endswith('Invalid name \\x1b[31mx\\x1b[0m')
+
+
+def test_auth_key_the_plugin_does_not_take_fails_cleanly(module_io, monkeypatch):
+    monkeypatch.delenv('OS_CLOUD', raising=False)
+    module_io(host='cmp1', cloud={'auth': {'auth_url': 'http://127.0.0.1:9/v3', 'username': 'u', 'password': 'pw-q',
+                                           'application_credential_secret': 'acs-q'}})
+    with pytest.raises(_Exit) as info:
+        _Needs291().conn  # pylint: disable=expression-not-assigned
+    assert info.value.result['msg'].startswith('Invalid OpenStack client configuration: ')
+    assert 'pw-q' not in json.dumps(info.value.result) and 'acs-q' not in json.dumps(info.value.result)
