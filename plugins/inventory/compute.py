@@ -67,10 +67,13 @@ options:
   with_servers:
     description:
       - Whether to add every server as an inventory host as well, in the V(servers) group.
-      - The inventory name of a server is its name, or C(<name>-<first 8 characters of its id>) when the
-        name is not unique in the cloud or is the name of a hypervisor.
-      - C(ansible_host) is set for a server only when it has an address (access IPv4, floating IPv4,
-        fixed IPv4, then the same for IPv6).
+      - The inventory name of a server is C(<name>_<id>) (the name cut to 40 characters, anything but letters,
+        digits and C(-) replaced by C(-)). Server names are chosen by tenants; ending with the server's id, an
+        inventory name can never be C(localhost), a hypervisor or a host of another inventory source. The name as
+        the tenant wrote it is in C(cloudmaint_server.name).
+      - C(ansible_host) is set for a server only when it has an address on one of its ports (floating IPv4, fixed
+        IPv4, then the same for IPv6). C(accessIPv4) and C(accessIPv6), which the owner sets to any address, are
+        never used. Nothing else of a server sets a connection variable.
       - Servers are always read, for the hypervisors' server lists; this only decides whether they become hosts.
     type: bool
     default: false
@@ -191,6 +194,8 @@ SERVER_VAR = 'cloudmaint_server'
 INVENTORY_VAR = 'cloudmaint_inventory'
 
 _UNSAFE_GROUP_CHARS = re.compile(r'[^a-z0-9_]')
+_UNSAFE_NAME_CHARS = re.compile(r'[^A-Za-z0-9-]+')
+MAX_NAME_PART = 40
 
 # Server names and metadata are chosen by tenants and must never be templated.
 # ansible-core 2.19+ treats inventory plugin data as untrusted by itself; older
@@ -222,23 +227,17 @@ def annotations(metadata, prefix):
     return {key: value for key, value in metadata.items() if key.startswith(prefix)}
 
 
-def server_inventory_names(servers, taken):
-    """Server id -> inventory name: the server's name when unique and not in ``taken``, else name-<id[:8]>."""
-    counts = {}
-    for server in servers.values():
-        counts[server['name']] = counts.get(server['name'], 0) + 1
+def server_inventory_names(servers):
+    """Server id -> inventory name: ``<name>_<id>``, the name cut to 40 characters of [A-Za-z0-9-].
+
+    Tenants choose server names: a server named ``localhost``, like a hypervisor or like a host of
+    another inventory source must never become that host (plays and delegations to it would reach
+    the tenant's machine). Ending with the server's own id, an inventory name is unique among the
+    servers and cannot be any host name that is not a server's."""
     names = {}
-    used = set(taken)
-    for sid in sorted(servers):
-        name = servers[sid]['name']
-        if name and counts[name] == 1 and name not in used:
-            candidate = name
-        else:
-            candidate = '%s-%s' % (name, sid[:8]) if name else sid
-            if candidate in used:
-                candidate = '%s-%s' % (name, sid) if name else sid
-        used.add(candidate)
-        names[sid] = candidate
+    for sid, server in servers.items():
+        name = _UNSAFE_NAME_CHARS.sub('-', str(server.get('name') or ''))[:MAX_NAME_PART].strip('-')
+        names[sid] = '%s_%s' % (name or 'server', sid)
     return names
 
 
@@ -323,7 +322,7 @@ def build_inventory(snapshot, with_servers=False, sla_key='sla', default_sla_cla
 
     if with_servers:
         groups['servers'] = []
-        names = server_inventory_names(servers, hosts)
+        names = server_inventory_names(servers)
         for sid in sorted(servers, key=names.get):
             server = servers[sid]
             summary = summaries[sid]

@@ -2,33 +2,30 @@
 # Copyright: (c) 2025, cloudmaint.openstack contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""What a campaign did to a server, kept in the server's own metadata.
+"""What a campaign did to a server: the record, its encoding and the restore decision.
 
-The record lives in the cloud, not on the controller, so any later run (another
-controller, an AWX job in a fresh container) can resume or restore.  Pure logic:
-build the metadata to set, read it back, and decide the next restore step.
+Pure logic. The records are kept out of tenants' reach by ``server_records`` (admin-only host
+aggregates); this module builds them, encodes them into one short value, reads them back and
+decides the next restore step from a record and the server's real status and host.
 
-Write the record *before* acting on the server: ``restore_step`` looks at the
-server's real status and host, so a record whose action never happened (a crash
-in between) leads to ``none``, never to a wrong step.
+Write the record *before* acting on the server: ``restore_step`` looks at the server's real
+status and host, so a record whose action never happened (a crash in between) leads to
+``none``, never to a wrong step.
 """
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 PREFIX = 'cloudmaint:'
-KEY_ORIGIN_HOST = PREFIX + 'origin_host'
-KEY_ACTION = PREFIX + 'action'
-KEY_CAMPAIGN = PREFIX + 'campaign'
-KEY_AT = PREFIX + 'at'
-KEY_STATE = PREFIX + 'state'
-KEY_PRIOR_STATUS = PREFIX + 'prior_status'
-CAMPAIGN_KEYS = (KEY_ORIGIN_HOST, KEY_ACTION, KEY_CAMPAIGN, KEY_AT, KEY_STATE, KEY_PRIOR_STATUS)
+# Server metadata keys the first versions kept their records in. Tenants can write those, so they
+# are never read any more; they stay reserved (no owner_key may use them).
+CAMPAIGN_KEYS = tuple(PREFIX + key for key in (
+    'origin_host', 'action', 'campaign', 'at', 'state', 'prior_status'))
 
-# Nova limits metadata keys and values to 255 characters each.
+# Nova limits metadata keys and values (of servers and aggregates) to 255 characters each.
 MAX_LEN = 255
 
 # Action taken by a campaign -> state recorded.  `delete` and `none` leave
@@ -65,6 +62,7 @@ class CampaignRecord:
     campaign: str
     at: datetime.datetime | None = None
     prior_status: str | None = None
+    locked: bool = False           # the campaign locked the server (and unlocks it at restore)
 
     def to_dict(self) -> dict:
         return {
@@ -74,6 +72,7 @@ class CampaignRecord:
             'campaign': self.campaign,
             'at': format_time(self.at) if self.at else None,
             'prior_status': self.prior_status,
+            'locked': self.locked,
         }
 
 
@@ -114,9 +113,9 @@ def _value(name: str, value) -> str:
     return value
 
 
-def record(action: str, origin_host: str, campaign: str, now: datetime.datetime,
-           prior_status: str | None = None) -> dict:
-    """Metadata to set on a server before the campaign acts on it.
+def new_record(action: str, origin_host: str, campaign: str, now: datetime.datetime,
+               prior_status: str | None = None) -> CampaignRecord:
+    """The record to keep before the campaign acts on a server.
 
     ``prior_status`` is the server's status before the campaign (e.g. ACTIVE);
     restore needs it to know whether a server that was left in place was running.
@@ -125,68 +124,60 @@ def record(action: str, origin_host: str, campaign: str, now: datetime.datetime,
     """
     if action not in ACTION_STATE:
         raise ValueError('action %r is not recorded (recorded: %s)' % (action, ', '.join(sorted(ACTION_STATE))))
-    meta = {
-        KEY_ACTION: action,
-        KEY_STATE: ACTION_STATE[action],
-        KEY_ORIGIN_HOST: _value('origin_host', origin_host),
-        KEY_CAMPAIGN: _value('campaign', campaign),
-        KEY_AT: format_time(now),
-    }
-    if prior_status is not None:
-        meta[KEY_PRIOR_STATUS] = _value('prior_status', prior_status).upper()
-    return meta
+    format_time(now)
+    return CampaignRecord(action=action, state=ACTION_STATE[action],
+                          origin_host=_value('origin_host', origin_host),
+                          campaign=_value('campaign', campaign), at=now,
+                          prior_status=_status(prior_status))
 
 
-def mark_restored(now: datetime.datetime) -> dict:
-    """Metadata to set once restore has finished with a server (kept for audit until cleared)."""
-    return {KEY_STATE: STATE_RESTORED, KEY_AT: format_time(now)}
+def _status(value):
+    """A Nova status (ACTIVE, SHUTOFF, ...): a short word, never a separator."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.replace('_', '').isalpha() or len(value) > 32:
+        raise ValueError('prior_status %r is not a server status' % (value,))
+    return value.upper()
 
 
-def keys_to_clear() -> list:
-    """Every metadata key a campaign may have written (the owner annotation is not among them)."""
-    return list(CAMPAIGN_KEYS)
+def mark_restored(rec: CampaignRecord, now: datetime.datetime) -> CampaignRecord:
+    """The record once restore has finished with a server (kept until cleared, e.g. for an ERROR server)."""
+    return replace(rec, state=STATE_RESTORED, at=now)
 
 
-def parse(metadata: dict | None) -> tuple:
-    """Read a campaign record back from server metadata.
+def with_lock(rec: CampaignRecord) -> CampaignRecord:
+    return replace(rec, locked=True)
 
-    Returns ``(record, note)``:
-      - ``(None, None)``: no campaign key at all (the server was never touched);
-      - ``(None, reason)``: campaign keys present but unusable (missing or garbled);
-      - ``(record, None)``: a good record;
-      - ``(record, note)``: a usable record with a harmless defect (unreadable time).
-    Never raises on bad content.
-    """
-    if not isinstance(metadata, dict):
-        return None, None
-    present = [key for key in CAMPAIGN_KEYS if key in metadata]
-    if not present:
-        return None, None
 
-    def text(key):
-        value = metadata.get(key)
-        return value.strip() if isinstance(value, str) else None
+def without_lock(rec: CampaignRecord) -> CampaignRecord:
+    return replace(rec, locked=False)
 
-    missing = [key for key in (KEY_ACTION, KEY_STATE, KEY_ORIGIN_HOST, KEY_CAMPAIGN) if not text(key)]
-    if missing:
-        return None, 'incomplete campaign record: %s missing or empty' % ', '.join(missing)
-    action, state = text(KEY_ACTION), text(KEY_STATE)
+
+def encode(rec: CampaignRecord) -> str:
+    """One value of at most 255 characters: ``action|state|prior status|time|locked``."""
+    value = '|'.join((rec.action, rec.state, rec.prior_status or '',
+                      format_time(rec.at) if rec.at else '', 'locked' if rec.locked else ''))
+    if len(value) > MAX_LEN:
+        raise ValueError('campaign record %r is longer than %d characters' % (value, MAX_LEN))
+    return value
+
+
+def decode(value, origin_host: str, campaign: str) -> tuple:
+    """``(record, note)`` from an encoded value; ``(None, reason)`` when it is unusable. Never raises."""
+    if not isinstance(value, str) or len(value) > MAX_LEN:
+        return None, 'unreadable campaign record %r' % (value,)
+    parts = value.split('|')
+    if len(parts) != 5:
+        return None, 'unreadable campaign record %r' % (value,)
+    action, state, prior, at_text, locked = (part.strip() for part in parts)
     if action not in ACTION_STATE:
-        return None, 'garbled campaign record: %s %r is not a recorded action' % (KEY_ACTION, action)
-    if state not in STATES:
-        return None, 'garbled campaign record: %s %r is not a known state' % (KEY_STATE, state)
+        return None, 'garbled campaign record: %r is not a recorded action' % (action,)
     if state not in (ACTION_STATE[action], STATE_RESTORED):
-        return None, ('garbled campaign record: %s %r does not go with %s %r (expected %r)'
-                      % (KEY_STATE, state, KEY_ACTION, action, ACTION_STATE[action]))
-    note = None
-    at = parse_time(metadata.get(KEY_AT))
-    if at is None:
-        note = '%s %r unreadable; time ignored' % (KEY_AT, metadata.get(KEY_AT))
-    prior = text(KEY_PRIOR_STATUS)
-    rec = CampaignRecord(action=action, state=state, origin_host=text(KEY_ORIGIN_HOST),
-                         campaign=text(KEY_CAMPAIGN), at=at,
-                         prior_status=prior.upper() if prior else None)
-    return rec, note
+        return None, 'garbled campaign record: state %r does not go with action %r' % (state, action)
+    at = parse_time(at_text)
+    note = None if at is not None else 'time %r unreadable; ignored' % (at_text,)
+    return CampaignRecord(action=action, state=state, origin_host=origin_host, campaign=campaign, at=at,
+                          prior_status=prior.upper() or None, locked=locked == 'locked'), note
 
 
 def restore_step(rec: CampaignRecord | None, server_status: str | None, current_host: str | None,

@@ -430,16 +430,17 @@ def _add_capacity(target, extra):
 
 
 def preferred_address(server):
-    """The address to reach a server at, or None: access IPv4, floating IPv4, fixed IPv4, then IPv6 alike."""
+    """The address to reach a server at, or None: floating IPv4, fixed IPv4, then IPv6 alike.
+
+    Only addresses of the server's ports count. accessIPv4/accessIPv6 are free text its owner
+    sets to anything (the address of another machine too), so they are never used."""
     found = {}
     for addresses in (server.get('addresses') or {}).values():
         for address in addresses or ():
             kind = address.get('OS-EXT-IPS:type') or 'fixed'
             key = (address.get('version') or 4, kind)
             found.setdefault(key, address.get('addr'))
-    for version, access in ((4, 'accessIPv4'), (6, 'accessIPv6')):
-        if server.get(access):
-            return server[access]
+    for version in (4, 6):
         for kind in ('floating', 'fixed'):
             if found.get((version, kind)):
                 return found[(version, kind)]

@@ -5,8 +5,10 @@
 """Draining one hypervisor: every server handled by its policy, concurrently, and accounted for.
 
 The plan (what happens to each server and why) is computed before anything changes and is the
-whole answer in check mode. Progress is written to each server's metadata before it is acted
-on, so a later run, from any controller, resumes instead of starting over.
+whole answer in check mode. What the campaign does to each server is recorded before it is done,
+where only administrators can write (``server_records``), so a later run, from any controller,
+resumes instead of starting over. Every server that stays on the host is locked until restore,
+so that its owner cannot start, resume or rebuild it under the reboot.
 
 The host's compute service is watched while the drain runs: once it is down (or forced down)
 nothing more is started and nothing more is waited for.
@@ -21,12 +23,18 @@ from concurrent import futures
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.policy import start_at_planned
 
 REASON_PREFIX = 'cloudmaint:'
 MOVES = ('live_migrate', 'cold_migrate')
 # Statuses a server may keep on a host that is about to reboot.
 AT_REST = ('SHUTOFF', 'SHELVED', 'SHELVED_OFFLOADED', 'SUSPENDED', 'ERROR')
+# Nova power states of a guest that a reboot would kill (1 RUNNING, 3 PAUSED).
+POWER_KEY = 'OS-EXT-STS:power_state'
+GUEST_UP = (1, 3)
+# Actions after which the server stays on the host: it is locked until restore.
+IN_PLACE = ('stop', 'suspend', 'shelve_partial', 'leave', 'rebuild')
 # Campaign state -> statuses that show the action already happened.
 SATISFIED = {
     'stopped': ('SHUTOFF',),
@@ -62,14 +70,36 @@ def policy_view(server):
     }
 
 
-def already_done(server, campaign):
-    """The campaign state a server on the drained host has already reached, or None."""
-    record, _note = cm.parse(server.get('metadata'))
-    if record is None or record.campaign != campaign:
+def lock_reason(campaign, host):
+    return '%s campaign %s: %s in maintenance' % (REASON_PREFIX, campaign, host)
+
+
+def already_done(server, record):
+    """The campaign state a server on the drained host has already reached, or None.
+    ``record``: this campaign's record of the server (from the record store), or None."""
+    if record is None:
         return None
     if server.get('status') in SATISFIED.get(record.state, ()):
         return record.state
     return None
+
+
+def reboot_blocker(server, record, reboot_in_error=()):
+    """Why rebooting the host now would cut ``server`` off, or None.
+
+    At rest (stopped, shelved, suspended) is safe, and so is a PAUSED server the campaign left
+    in place on purpose. ERROR says nothing about the guest: one still running (or paused) in
+    ERROR would be hard-killed, unless the operator listed it in ``reboot_in_error``."""
+    status = server.get('status')
+    if status == 'ERROR':
+        if server.get(POWER_KEY) in GUEST_UP and server['id'] not in reboot_in_error:
+            return 'in ERROR with its guest still running'
+        return None
+    if status in AT_REST:
+        return None
+    if status == 'PAUSED' and record is not None and record.state == 'left':
+        return None
+    return 'still %s' % status
 
 
 def likely_destination(server, hosts, exclude):
@@ -105,8 +135,14 @@ class HostDrain(object):
     def __init__(self, nova, waiter, policy, host, campaign, importance='medium', reason=None,
                  destinations=None, planned_actions=None, max_parallel=None, max_parallel_per_host=None,
                  action_timeout=1800, timeout_slack=None, check_mode=False, now=_utcnow,
-                 service_check_s=SERVICE_CHECK_S, group_retry_s=GROUP_RETRY_S):
+                 service_check_s=SERVICE_CHECK_S, group_retry_s=GROUP_RETRY_S, records=None,
+                 reboot_in_error=()):
         self.nova = nova
+        self.records = records or RecordStore(nova)
+        self.reboot_in_error = frozenset(reboot_in_error or ())
+        self.known = {}                # server id -> this campaign's record of it on this host
+        self.record_notes = []
+        self.lock_failures = []
         self.waiter = waiter
         self.policy = policy
         self.host = host
@@ -196,7 +232,7 @@ class HostDrain(object):
             entry = {'id': server['id'], 'name': server.get('name'),
                      'project_id': server.get('tenant_id'), 'from': self.host,
                      'status_before': server.get('status')}
-            done = already_done(server, self.campaign)
+            done = already_done(server, self.known.get(server['id']))
             decision = start_at_planned(self.policy.resolve(policy_view(server), self.importance),
                                         self.planned_actions, server)
             entry.update(sla_class=decision.sla_class, source=decision.source,
@@ -213,8 +249,7 @@ class HostDrain(object):
                 at_rest = server.get('status') in AT_REST
                 entry['outcome'] = 'at_rest' if at_rest else 'nothing_possible'
             if decision.action in MOVES and entry.get('outcome') is None:
-                chosen = self.destinations.get(server['id']) or self.destinations.get(
-                    server.get('name'))
+                chosen = self.destinations.get(server['id'])
                 entry['requested_destination'] = chosen
                 entry['likely_destination'] = chosen or likely_destination(
                     server, hint_hosts, {self.host})
@@ -225,10 +260,39 @@ class HostDrain(object):
 
     # -- doing ---------------------------------------------------------------------------
 
+    def load_records(self):
+        by_server, self.record_notes = self.records.records(self.host, self.campaign)
+        self.known = {sid: recs[0] for sid, recs in by_server.items()}
+
     def _record(self, server, action):
-        metadata = cm.record(action, self.host, self.campaign, self.now(),
-                             prior_status=server.get('status'))
-        self.nova.set_metadata(server['id'], metadata)
+        """Keeps the record, then locks a server that stays on the host (the record says so,
+        for restore to unlock only what the campaign locked)."""
+        rec = cm.new_record(action, self.host, self.campaign, self.now(), prior_status=server.get('status'))
+        lock = action in IN_PLACE and not server.get('locked')
+        previous = self.known.get(server['id'])
+        if previous is not None and previous.locked:
+            rec, lock = cm.with_lock(rec), False
+        if lock:
+            rec = cm.with_lock(rec)
+        self.records.put(server['id'], rec)
+        with self._lock:
+            self.known[server['id']] = rec
+        if lock:
+            self._lock_server(server, rec)
+
+    def _lock_server(self, server, rec):
+        """Locks a server the record says is locked; a refused lock is reported (the owner can
+        then still start it) and the record corrected, and the campaign goes on."""
+        try:
+            self.nova.lock(server['id'], lock_reason(self.campaign, self.host))
+        except NovaError as exc:
+            unlocked = cm.without_lock(rec)
+            self.records.put(server['id'], unlocked)
+            with self._lock:
+                self.known[server['id']] = unlocked
+                self.lock_failures.append('%s: %s' % (server.get('name') or server['id'], exc.message))
+            return False
+        return True
 
     def timeout_for(self, decision):
         """How long one server's action may take: its class's completion timeout plus the
@@ -324,9 +388,7 @@ class HostDrain(object):
             recorded = False
             try:
                 self._ensure_up()
-                # Nova refuses metadata changes on a shelved server, which stays as it is
-                # (leave) and needs nothing at restore: no record then.
-                if action != 'delete' and server.get('status') != 'SHELVED':
+                if action != 'delete':
                     self._record(server, action)
                     recorded = True
                 attempt = self._do(action, server, entry, decision, live_slots)
@@ -358,6 +420,16 @@ class HostDrain(object):
             if attempt.get('aborted') and decision.live_migration.get('on_timeout') == 'abort':
                 # on_timeout abort: the server stays where it is, fallbacks are not tried.
                 break
+            now = self.nova.server(server['id'])
+            if now is not None and now.get('status') == 'ERROR':
+                # A failed action left it in ERROR: a more disruptive fallback (delete, rebuild)
+                # on a server in an unknown state is the operator's call, not the chain's.
+                attempt['left_in_error'] = True
+                skipped = decision.chain[index + 1:]
+                if skipped:
+                    attempt['detail'] = (attempt.get('detail') or 'failed') + (
+                        '; server now in ERROR, not tried: %s' % ', '.join(skipped))
+                break
         final = attempts[-1] if attempts else None
         entry['attempts'] = attempts
         entry['fallbacks_used'] = [a['action'] for a in attempts[1:]]
@@ -373,6 +445,8 @@ class HostDrain(object):
                     entry[key] = final[key]
             if not final.ok:
                 entry['error'] = final.get('detail')
+            if final.get('left_in_error'):
+                entry['outcome'] = 'left_in_error'
         else:
             entry['outcome'] = 'moved_elsewhere'
         return entry
@@ -393,6 +467,7 @@ class HostDrain(object):
         servers = self.nova.servers_on_host(self.host)
         if not self.check_mode and any(s.get(sa.TASK_KEY) for s in servers):
             servers = self.settle(self.action_timeout)
+        self.load_records()
         entries = self.plan(servers, hint_hosts)
         if self.check_mode:
             for entry in entries:
@@ -421,19 +496,46 @@ class HostDrain(object):
                 job.result()
                 if progress:
                     progress()
+        staying = self.lock_staying()
+        for entry in entries:
+            if entry['id'] in staying:
+                entry['locked'] = True
         remaining = self.remaining()
         return entries, remaining
+
+    def lock_staying(self):
+        """Locks every server still on the host that the campaign has not locked yet (those it left
+        at rest get a ``leave`` record, so restore unlocks them). Returns the ids now locked."""
+        locked = set()
+        if self.host_down():
+            return locked
+        for server in self.nova.servers_on_host(self.host):
+            rec = self.known.get(server['id'])
+            if rec is not None and rec.locked:
+                locked.add(server['id'])
+                continue
+            if server.get('locked') or server.get(sa.TASK_KEY):
+                continue
+            if rec is None:
+                self._record(server, 'leave')
+            else:
+                rec = cm.with_lock(rec)
+                self.records.put(server['id'], rec)
+                self.known[server['id']] = rec
+                self._lock_server(server, rec)
+            self.changed = True
+            if self.known[server['id']].locked:
+                locked.add(server['id'])
+        return locked
 
     def remaining(self):
         """Servers still on the host that would not survive its reboot as policy wants."""
         left = []
         for server in self.nova.servers_on_host(self.host):
-            if server.get('status') in AT_REST:
+            why = reboot_blocker(server, self.known.get(server['id']), self.reboot_in_error)
+            if why is None:
                 continue
-            state = already_done(server, self.campaign)
-            if state == 'left':
-                continue
-            left.append({'id': server['id'], 'name': server.get('name'),
+            left.append({'id': server['id'], 'name': server.get('name'), 'why': why,
                          'status': server.get('status'), 'task_state': server.get(sa.TASK_KEY)})
         return left
 

@@ -11,6 +11,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils import policy
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import (
     NovaClient,
     NovaError,
+    looks_like_uuid,
 )
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import (
     CloudmaintModule,
@@ -38,10 +39,26 @@ class MaintenanceModule(CloudmaintModule):
 
     def load_policy(self, raw):
         try:
-            return policy_mod.Policy(raw or {})
+            policy = policy_mod.Policy(raw or {})
         except policy_mod.PolicyError as exc:
             return self.fail('invalid maintenance policy:\n%s' % exc,
                              errors=[{'path': path, 'error': msg} for path, msg in exc.errors])
+        policy.trust_names(self.unique_server_names(k for k in policy.server_rule_keys() if not looks_like_uuid(k)))
+        return policy
+
+    def unique_server_names(self, names):
+        """The names among ``names`` that exactly one server in the whole cloud has (one request each)."""
+        unique = []
+        for name in names:
+            try:
+                found = self.nova.find_server(name)
+            except NovaError as exc:
+                if exc.status == 409:      # ambiguous
+                    continue
+                raise
+            if found is not None:
+                unique.append(name)
+        return unique
 
     def action_timeout(self, policy, importance):
         """How long any server's action may take: the longest completion timeout of the

@@ -29,6 +29,8 @@ MV_SERVER_MIGRATIONS = '2.80'
 MV_UNSHELVE_AZ = '2.77'
 MV_UNSHELVE_HOST = '2.91'
 MV_SERVICES = '2.53'         # service ids are UUIDs; PUT /os-services/{id}
+MV_AGGREGATES = '2.41'       # aggregates with uuid
+MV_LOCK_REASON = '2.73'      # lock with a locked_reason, shown in server details
 # From 2.88 on, every hypervisor in a detail listing costs an RPC to its compute service for the uptime:
 # one compute down (rebooting, in a campaign) makes the whole request wait for the RPC timeout and fail
 # with HTTP 500. 2.87 has everything the collection reads (service, state, version) from the database.
@@ -148,7 +150,7 @@ class NovaClient(object):
 
     def find_server(self, name_or_id):
         """A server by id, or by exact name across all projects; None if not found."""
-        found = self.server(name_or_id) if _looks_like_uuid(name_or_id) else None
+        found = self.server(name_or_id) if looks_like_uuid(name_or_id) else None
         if found:
             return found
         servers = self.list_servers({'name': '^%s$' % _regex_escape(name_or_id)})
@@ -191,10 +193,30 @@ class NovaClient(object):
                               % (host, ', '.join(known)))
         return service
 
+    def aggregates(self):
+        return self.get_json('/os-aggregates', self.mv(MV_AGGREGATES))['aggregates']
+
+    def create_aggregate(self, name):
+        body = {'aggregate': {'name': name}}
+        return self.request('POST', '/os-aggregates', self.mv(MV_AGGREGATES), json=body).json()['aggregate']
+
+    def set_aggregate_metadata(self, aggregate_id, metadata):
+        """Sets (a value) or removes (None) keys; returns the aggregate as it is now."""
+        body = {'set_metadata': {'metadata': metadata}}
+        return self.request('POST', '/os-aggregates/%s/action' % aggregate_id, self.mv(MV_AGGREGATES),
+                            json=body).json()['aggregate']
+
+    def delete_aggregate(self, aggregate_id):
+        try:
+            return self.request('DELETE', '/os-aggregates/%s' % aggregate_id, self.mv(MV_AGGREGATES))
+        except NovaError as exc:
+            if exc.status != 404:
+                raise
+
     def zones_by_host(self):
         """Availability zone of each host, from the aggregates that set one."""
         zones = {}
-        for aggregate in self.get_json('/os-aggregates', self.mv('2.41'))['aggregates']:
+        for aggregate in self.aggregates():
             for host in aggregate.get('hosts') or []:
                 if aggregate.get('availability_zone'):
                     zones[host] = aggregate['availability_zone']
@@ -276,6 +298,12 @@ class NovaClient(object):
     def rebuild(self, server_id, image_id):
         return self.action(server_id, {'rebuild': {'imageRef': image_id}})
 
+    def lock(self, server_id, reason):
+        return self.action(server_id, {'lock': {'locked_reason': reason}}, MV_LOCK_REASON)
+
+    def unlock(self, server_id):
+        return self.action(server_id, {'unlock': None})
+
     def delete_server(self, server_id):
         return self.request('DELETE', '/servers/%s' % server_id, '2.1')
 
@@ -318,7 +346,7 @@ def retry_action(send, applied, sleep, delays=ACTION_RETRY_DELAYS):
             return None
 
 
-def _looks_like_uuid(value):
+def looks_like_uuid(value):
     text = str(value)
     return len(text) == 36 and text.count('-') == 4
 

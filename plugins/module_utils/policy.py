@@ -44,7 +44,10 @@ MOVE_BACK = ('auto', 'always', 'never')
 SOURCES = ('override', 'owner', 'class', 'project', 'default')
 LM_DEFAULT = 'default'
 
-TOP_KEYS = ('sla_key', 'default_class', 'owner_key', 'owner_choice', 'allow_delete', 'classes',
+# Actions that destroy a server's disks: each needs its own opt-in (allow_delete, allow_rebuild),
+# and neither is ever an owner's choice.
+DESTRUCTIVE = ('delete', 'rebuild')
+TOP_KEYS = ('sla_key', 'default_class', 'owner_key', 'owner_choice', 'allow_delete', 'allow_rebuild', 'classes',
             'projects', 'servers', 'default', 'live_migration', 'restore')
 OWNER_CHOICE_KEYS = ('enabled', 'actions')
 CLASS_KEYS = ('action', 'fallbacks', 'downtime_limit_ms', 'notice')
@@ -106,10 +109,10 @@ class Decision:
 
 def start_at_planned(decision: Decision, planned_actions: dict, server: dict) -> Decision:
     """``decision`` started at the fallback a campaign plan chose for ``server`` (``planned_actions``:
-    server id or name -> action; a cold migration when no host with room takes it live), when that
+    server id -> action; a cold migration when no host with room takes it live), when that
     fallback is in its chain; else ``decision`` as it is.  The drain and the notice both use it, so
-    the owner is told what the drain will do."""
-    planned = (planned_actions or {}).get(server.get('id')) or (planned_actions or {}).get(server.get('name'))
+    the owner is told what the drain will do. Never by name: tenants choose names."""
+    planned = (planned_actions or {}).get(server.get('id'))
     if not planned or planned == decision.action or planned not in decision.chain:
         return decision
     why = 'live (hypervisor versions)' if decision.action == 'live_migrate' else 'as %s' % decision.action
@@ -213,7 +216,8 @@ class _Checker:
             return None
         return value
 
-    def action(self, path, value, allow_delete):
+    def action(self, path, value, destructive):
+        """An action name; ``destructive``: which of delete and rebuild the operator allowed."""
         if not isinstance(value, str):
             self.error(path, 'expected an action name, got %s' % _got(value))
             return None
@@ -221,19 +225,19 @@ class _Checker:
             hint = _did_you_mean(value, ACTIONS) or ' (actions: %s)' % ', '.join(ACTIONS)
             self.error(path, 'unknown action %r%s' % (value, hint))
             return None
-        if value == 'delete' and not allow_delete:
-            self.error(path, "'delete' is only allowed with allow_delete: true")
+        if value in DESTRUCTIVE and value not in destructive:
+            self.error(path, "%r is only allowed with allow_%s: true" % (value, value))
             return None
         return value
 
-    def rule(self, path, entry, allow_delete, require_action=True):
+    def rule(self, path, entry, destructive, require_action=True):
         """An {action, fallbacks} rule; returns (action, fallbacks) normalized."""
         action = entry.get('action')
         if action is None:
             if require_action:
                 self.error(_join(path, 'action'), 'action is required')
         else:
-            action = self.action(_join(path, 'action'), action, allow_delete)
+            action = self.action(_join(path, 'action'), action, destructive)
         fallbacks = entry.get('fallbacks')
         if fallbacks is None:
             fallbacks = []
@@ -248,7 +252,7 @@ class _Checker:
         terminal = 'the action' if action == 'leave' else None  # where a 'leave' ends the chain
         for index, item in enumerate(fallbacks):
             item_path = _join(fb_path, index)
-            name = self.action(item_path, item, allow_delete)
+            name = self.action(item_path, item, destructive)
             if name is None:
                 continue
             if name == action:
@@ -337,8 +341,9 @@ def validate(policy=None, name: str = POLICY_VAR) -> dict:
 
 def _normalize(check: _Checker, name: str, merged: dict, operator_lm: dict) -> dict:
     out = {}
-    allow_delete = check.boolean(_join(name, 'allow_delete'), merged['allow_delete'])
-    out['allow_delete'] = bool(allow_delete)
+    out['allow_delete'] = bool(check.boolean(_join(name, 'allow_delete'), merged['allow_delete']))
+    out['allow_rebuild'] = bool(check.boolean(_join(name, 'allow_rebuild'), merged['allow_rebuild']))
+    destructive = frozenset(a for a in DESTRUCTIVE if out['allow_' + a])
     out['sla_key'] = check.string(_join(name, 'sla_key'), merged['sla_key'])
     owner_key = check.string(_join(name, 'owner_key'), merged['owner_key'])
     if owner_key and owner_key == out['sla_key']:
@@ -347,9 +352,8 @@ def _normalize(check: _Checker, name: str, merged: dict, operator_lm: dict) -> d
         check.error(_join(name, 'owner_key'), '%r is a key the campaign writes itself' % owner_key)
     out['owner_key'] = owner_key
 
-    out['owner_choice'] = _owner_choice(check, _join(name, 'owner_choice'), merged['owner_choice'],
-                                        out['allow_delete'])
-    out['classes'] = _classes(check, _join(name, 'classes'), merged['classes'], out['allow_delete'])
+    out['owner_choice'] = _owner_choice(check, _join(name, 'owner_choice'), merged['owner_choice'], destructive)
+    out['classes'] = _classes(check, _join(name, 'classes'), merged['classes'], destructive)
 
     default_class = merged['default_class']
     path = _join(name, 'default_class')
@@ -361,13 +365,13 @@ def _normalize(check: _Checker, name: str, merged: dict, operator_lm: dict) -> d
     out['default_class'] = default_class
 
     for section in ('projects', 'servers'):
-        out[section] = _rules(check, _join(name, section), merged[section], out['allow_delete'])
+        out[section] = _rules(check, _join(name, section), merged[section], destructive)
 
     path = _join(name, 'default')
     out['default'] = {'action': None, 'fallbacks': []}
     if check.mapping(path, merged['default']):
         check.keys(path, merged['default'], RULE_KEYS)
-        action, fallbacks = check.rule(path, merged['default'], out['allow_delete'])
+        action, fallbacks = check.rule(path, merged['default'], destructive)
         out['default'] = {'action': action, 'fallbacks': fallbacks}
 
     class_names = merged['classes'] if isinstance(merged['classes'], dict) else {}
@@ -383,7 +387,7 @@ def _normalize(check: _Checker, name: str, merged: dict, operator_lm: dict) -> d
     return out
 
 
-def _owner_choice(check, path, value, allow_delete):
+def _owner_choice(check, path, value, destructive):
     out = {'enabled': False, 'actions': []}
     if not check.mapping(path, value):
         return out
@@ -395,7 +399,11 @@ def _owner_choice(check, path, value, allow_delete):
         check.error(actions_path, 'expected a list of actions, got %s' % _got(actions))
         return out
     for index, item in enumerate(actions):
-        name = check.action(_join(actions_path, index), item, allow_delete)
+        if item in DESTRUCTIVE:
+            check.error(_join(actions_path, index), '%r can never be an owner\'s choice (it destroys the server\'s '
+                                                    'disks)' % item)
+            continue
+        name = check.action(_join(actions_path, index), item, destructive)
         if name is None:
             continue
         if name in out['actions']:
@@ -405,7 +413,7 @@ def _owner_choice(check, path, value, allow_delete):
     return out
 
 
-def _classes(check, path, value, allow_delete):
+def _classes(check, path, value, destructive):
     out = {}
     if not check.mapping(path, value):
         return out
@@ -417,7 +425,7 @@ def _classes(check, path, value, allow_delete):
         if not check.mapping(cls_path, entry):
             continue
         check.keys(cls_path, entry, CLASS_KEYS)
-        action, fallbacks = check.rule(cls_path, entry, allow_delete, require_action=False)
+        action, fallbacks = check.rule(cls_path, entry, destructive, require_action=False)
         normalized = {'action': action, 'fallbacks': fallbacks,
                       'downtime_limit_ms': check.integer(_join(cls_path, 'downtime_limit_ms'),
                                                          entry.get('downtime_limit_ms'), 1),
@@ -439,7 +447,7 @@ def _notice(check, path, value):
     return out
 
 
-def _rules(check, path, value, allow_delete):
+def _rules(check, path, value, destructive):
     out = {}
     if not check.mapping(path, value):
         return out
@@ -448,7 +456,7 @@ def _rules(check, path, value, allow_delete):
         if not check.mapping(entry_path, entry):
             continue
         check.keys(entry_path, entry, RULE_KEYS)
-        action, fallbacks = check.rule(entry_path, entry, allow_delete)
+        action, fallbacks = check.rule(entry_path, entry, destructive)
         out[key] = {'action': action, 'fallbacks': fallbacks}
     return out
 
@@ -511,9 +519,18 @@ class Policy:
 
     def __init__(self, policy=None):
         self.data = validate(policy)
+        self.trusted_names = frozenset()
+
+    def server_rule_keys(self) -> list:
+        return sorted(self.data['servers'])
+
+    def trust_names(self, names):
+        """Server names the caller found unique cloud-wide: only those match a ``servers:`` rule
+        by name (tenants choose names; by default rules match server ids only)."""
+        self.trusted_names = frozenset(names)
 
     def resolve(self, server: dict, importance: str) -> Decision:
-        return _resolve(self.data, server, importance)
+        return _resolve(self.data, server, importance, self.trusted_names)
 
     def should_move_back(self, rolling: bool) -> bool:
         return should_move_back(self, rolling)
@@ -541,6 +558,8 @@ def resolve(policy, server: dict, importance: str) -> Decision:
     name, project_id, project_name (optional), status, task_state (optional),
     metadata.
     """
+    if isinstance(policy, Policy):
+        return policy.resolve(server, importance)
     return _resolve(_data(policy), server, importance)
 
 
@@ -571,6 +590,10 @@ def _sla_class(data, metadata, notes):
     return data['default_class'], 'default_class'
 
 
+# Actions a `servers:` rule may apply only by server id, never by (tenant-chosen) name.
+NAME_REFUSED = frozenset(('delete', 'rebuild'))
+
+
 def _lookup(rules, *keys):
     for key in keys:
         if key and key in rules:
@@ -578,9 +601,20 @@ def _lookup(rules, *keys):
     return None, None
 
 
-def _policy_chain(data, server, metadata, sla_class, class_source, notes):
+def _policy_chain(data, server, metadata, sla_class, class_source, notes, trusted_names):
     """(chain, source, who) before any state adjustment."""
-    key, rule = _lookup(data['servers'], server.get('id'), server.get('name'))
+    key, rule = _lookup(data['servers'], server.get('id'))
+    name = server.get('name')
+    if rule is None and name in data['servers']:
+        named = data['servers'][name]
+        if name not in trusted_names:
+            notes.append('operator override for server name %r ignored: names are chosen by tenants and '
+                         'this one is not unique in the cloud (use the server id)' % name)
+        elif {named['action'], *named['fallbacks']} & NAME_REFUSED:
+            notes.append('operator override for server name %r ignored: delete and rebuild overrides '
+                         'need the server id' % name)
+        else:
+            key, rule = name, named
     owner_value = metadata.get(data['owner_key'])
     if rule is not None:
         if owner_value is not None:
@@ -674,7 +708,7 @@ def _adjust_for_status(chain, status, task_state, notes):
     return out, False
 
 
-def _resolve(data, server, importance) -> Decision:
+def _resolve(data, server, importance, trusted_names=frozenset()) -> Decision:
     if importance not in IMPORTANCES:
         hint = _did_you_mean(importance, IMPORTANCES) or ' (importance: %s)' % ', '.join(IMPORTANCES)
         raise PolicyError([('importance', 'unknown importance %r%s' % (importance, hint))])
@@ -683,7 +717,8 @@ def _resolve(data, server, importance) -> Decision:
     metadata = server.get('metadata') or {}
     notes = []
     sla_class, class_source = _sla_class(data, metadata, notes)
-    policy_chain, source, who = _policy_chain(data, server, metadata, sla_class, class_source, notes)
+    policy_chain, source, who = _policy_chain(data, server, metadata, sla_class, class_source, notes,
+                                              trusted_names)
     status = str(server.get('status') or '').upper()
     chain, transient = _adjust_for_status(policy_chain, status, server.get('task_state'), notes)
 

@@ -20,6 +20,7 @@ DEFAULT_POLICY = {
         'actions': ['live_migrate', 'cold_migrate', 'shelve_partial', 'stop', 'suspend', 'leave'],
     },
     'allow_delete': False,
+    'allow_rebuild': False,
     'classes': {
         'cattle': {
             'action': 'live_migrate',

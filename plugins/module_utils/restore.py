@@ -2,10 +2,12 @@
 # Copyright: (c) 2025, cloudmaint.openstack contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Bringing back what a drain did to a host's servers, from the records in their metadata.
+"""Bringing back what a drain did to a host's servers, from the campaign's records.
 
-The records live in the cloud, so restore works from any controller and after any interruption:
-each server's next step is decided from its record and its real status, one step at a time.
+The records live in the cloud, where only administrators write (``server_records``), so restore
+works from any controller and after any interruption: each server's next step is decided from
+its record and its real status, one step at a time. A move back is made only when Nova's own
+migration records show the server did leave that host; the campaign's lock is released at the end.
 """
 
 from __future__ import annotations
@@ -16,32 +18,29 @@ from concurrent import futures
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
 
 MAX_STEPS = 5
+# Migration statuses of a move that happened (live: completed; cold: finished, then confirmed).
+MOVED = ('completed', 'finished', 'confirmed')
 
 
 def _utcnow():
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-def campaign_servers(nova, host, campaign=None):
-    """Servers whose campaign record names ``host`` as their origin."""
-    found = []
-    for server in nova.list_servers():
-        metadata = server.get('metadata') or {}
-        if metadata.get(cm.KEY_ORIGIN_HOST) != host:
-            continue
-        if campaign and metadata.get(cm.KEY_CAMPAIGN) != campaign:
-            continue
-        found.append(server)
-    return found
+def left_from(migrations, host) -> bool:
+    """Whether Nova recorded a move of the server away from ``host`` that happened."""
+    return any(m.get('source_compute') == host and m.get('status') in MOVED for m in migrations)
 
 
 class HostRestore(object):
 
     def __init__(self, nova, waiter, host, move_back, campaign=None, max_parallel=4,
-                 action_timeout=1800, check_mode=False, keep_records=False, now=_utcnow):
+                 action_timeout=1800, check_mode=False, keep_records=False, now=_utcnow, records=None):
         self.nova = nova
+        self.records = records or RecordStore(nova)
+        self.record_notes = []
         self.waiter = waiter
         self.host = host
         self.move_back = move_back
@@ -94,7 +93,7 @@ class HostRestore(object):
             if not after.ok:
                 return attempt.finish('failed', 'rebuilt, but %s failed: %s' % (
                     wanted, after.get('detail')))
-            self.nova.set_metadata(server['id'], cm.mark_restored(self.now()))
+            self.records.put(server['id'], cm.mark_restored(record, self.now()))
             return attempt.finish('done', changed=True)
         if step == 'wait':
             attempt = sa.Attempt('wait', server)
@@ -105,14 +104,23 @@ class HostRestore(object):
             return attempt.finish('failed' if problem else 'done', problem, changed=False)
         return sa.Attempt(step, server).finish('failed', 'unknown restore step %r' % step)
 
-    def restore_one(self, server):
+    def restore_one(self, item):
+        server_id, record = item
+        server = self.nova.server(server_id)
+        if server is None:
+            if not self.check_mode:
+                self.records.remove(server_id, record)
+            return {'id': server_id, 'name': None, 'record': record.to_dict(), 'steps': [],
+                    'outcome': 'gone', 'result': 'server no longer exists: record dropped'}
         entry = {'id': server['id'], 'name': server.get('name'),
                  'host_before': server.get(sa.HOST_KEY), 'status_before': server['status'],
-                 'steps': []}
-        record, note = cm.parse(server.get('metadata'))
-        if note:
-            entry['note'] = note
-        entry['record'] = record.to_dict() if record else None
+                 'steps': [], 'record': record.to_dict()}
+        if self.move_back and record.state == 'moved' and server.get(sa.HOST_KEY) != record.origin_host and not left_from(
+                self.nova.migrations(server['id']), record.origin_host):
+            # The store is admin-only; this is the second, independent witness of where it came from.
+            entry.update(outcome='unconfirmed', result='Nova has no completed migration of it from %s: '
+                                                       'not moved, record kept' % record.origin_host)
+            return entry
         for _count in range(MAX_STEPS):
             step = cm.restore_step(record, server['status'], server.get(sa.HOST_KEY),
                                    self.move_back)
@@ -139,29 +147,43 @@ class HostRestore(object):
             if server is None:
                 entry['result'] = 'server disappeared'
                 break
-            record, _note = cm.parse(server.get('metadata'))
+            if step.step == 'rebuild':
+                record = cm.mark_restored(record, self.now())
         entry['outcome'] = 'failed' if any(s.get('outcome') == 'failed'
                                            for s in entry['steps']) else 'done'
-        if server is not None and server['status'] == 'ERROR':
-            # Keep the record: the operator needs the origin host and prior status.
+        if server is not None and server['status'] == 'ERROR' and record.prior_status != 'ERROR':
+            # Keep the record and the lock: the operator needs the origin host and prior status.
             entry['outcome'] = 'left_in_error'
         if self.check_mode:
             entry['outcome'] = 'planned' if entry['steps'] else 'nothing_to_do'
         elif server is not None:
             entry.update(host_after=server.get(sa.HOST_KEY), status_after=server['status'])
-            if entry['outcome'] == 'done' and not self.keep_records:
-                self._clear(server)
+            if entry['outcome'] == 'done':
+                self._release(server, record, entry)
         return entry
 
-    def _clear(self, server):
-        present = [k for k in cm.keys_to_clear() if k in (server.get('metadata') or {})]
-        for key in present:
-            self.nova.delete_metadata(server['id'], key)
-        if present:
+    def _release(self, server, record, entry):
+        """The campaign is done with the server: unlock what it locked, drop the record."""
+        if record.locked and server.get('locked'):
+            self.nova.unlock(server['id'])
+            entry['unlocked'] = True
+            self.changed = True
+        if not self.keep_records:
+            self.records.remove(server['id'], record)
             self.changed = True
 
     def restore(self):
-        servers = campaign_servers(self.nova, self.host, self.campaign)
+        by_server, self.record_notes = self.records.records(self.host, self.campaign)
+        # Each server once, from its newest record; several campaigns' records of one server
+        # are all released along with it.
+        items = [(sid, recs[0]) for sid, recs in by_server.items()]
         with futures.ThreadPoolExecutor(max(1, self.max_parallel)) as pool:
-            entries = list(pool.map(self.restore_one, servers))
+            entries = list(pool.map(self.restore_one, items))
+        if not self.check_mode:
+            for sid, recs in by_server.items():
+                done = next(e for e in entries if e['id'] == sid)['outcome'] in ('done', 'gone')
+                for older in recs[1:] if done and not self.keep_records else ():
+                    self.records.remove(sid, older)
+            if not self.keep_records:
+                self.records.prune(self.host, self.campaign)
         return sorted(entries, key=lambda e: (e.get('name') or '', e['id']))

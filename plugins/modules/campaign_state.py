@@ -164,14 +164,13 @@ class CampaignStateModule(MaintenanceModule):
         return dict(changed=changed, hosts=hosts, requests=self.nova.requests, **by_state)
 
     def _ledger(self, create):
-        for aggregate in self.nova.get_json('/os-aggregates', '2.41')['aggregates']:
+        for aggregate in self.nova.aggregates():
             if aggregate['name'] == self.params['ledger']:
                 return aggregate
         if not create:
             return None
-        body = {'aggregate': {'name': self.params['ledger']}}
         try:
-            return self.nova.request('POST', '/os-aggregates', '2.41', json=body).json()['aggregate']
+            return self.nova.create_aggregate(self.params['ledger'])
         except NovaError as exc:
             # The hosts of a batch start together: another one created the ledger just now.
             if exc.status != 409:
@@ -179,8 +178,7 @@ class CampaignStateModule(MaintenanceModule):
         return self._ledger(create=False)
 
     def _set(self, aggregate, metadata):
-        body = {'set_metadata': {'metadata': metadata}}
-        self.nova.request('POST', '/os-aggregates/%s/action' % aggregate['id'], '2.41', json=body)
+        self.nova.set_aggregate_metadata(aggregate['id'], metadata)
 
 
 def main():

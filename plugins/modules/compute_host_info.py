@@ -13,8 +13,9 @@ author: cloudmaint.openstack contributors (@cloudmaint)
 description:
   - Returns the compute service (status, state, disabled reason, last report), the hypervisor record, its resource
     provider in Placement with inventory and usage, and the servers on the host.
-  - RV(reboot_blockers) lists the servers still running on the host that the maintenance campaign did not mark to be
-    left in place; a host is safe to reboot only when it is empty.
+  - RV(reboot_blockers) lists the servers a reboot would cut off, those still running on the host and not left in place by
+    the campaign (its records, kept where only administrators write), or in ERROR with their guest still running or
+    paused (unless listed in O(reboot_in_error)). A host is safe to reboot only when the list is empty.
   - RV(ready) tells whether the host is back in service terms after a reboot, that is the compute service is up and
     reported after O(reported_after), and the hypervisor has inventory in Placement.
   - Reads only; safe in check mode.
@@ -44,6 +45,11 @@ options:
     description: Seconds between two looks while waiting (O(wait_ready)).
     type: int
     default: 2
+  reboot_in_error:
+    description: Ids of servers in ERROR whose running guest the operator accepts to see killed by the reboot.
+    type: list
+    elements: str
+    default: []
 '''
 
 EXAMPLES = r'''
@@ -78,12 +84,12 @@ resource_provider:
   returned: always
   type: dict
 servers:
-  description: Servers on the host (id, name, status, task_state, campaign state).
+  description: Servers on the host (id, name, status, task_state, locked, campaign state).
   returned: always
   type: list
   elements: dict
 reboot_blockers:
-  description: Servers that would be cut off by a reboot now (running, and not left in place by the campaign).
+  description: Servers that would be cut off by a reboot now, each with C(why).
   returned: always
   type: list
   elements: dict
@@ -99,7 +105,8 @@ waited_s:
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import AT_REST
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import reboot_blocker
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
     MaintenanceModule,
 )
@@ -135,6 +142,7 @@ class ComputeHostInfoModule(MaintenanceModule):
         campaign=dict(type='str'),
         wait_ready=dict(type='int', default=0),
         ready_poll=dict(type='int', default=2),
+        reboot_in_error=dict(type='list', elements='str', default=[]),
     )
     module_kwargs = dict(supports_check_mode=True)
 
@@ -170,16 +178,17 @@ class ComputeHostInfoModule(MaintenanceModule):
         hypervisor = self._hypervisor(host)
         provider = self._provider(hypervisor)
         servers, blockers = [], []
+        by_server, _notes = RecordStore(self.nova).records(host, campaign)
         for server in self.nova.servers_on_host(host):
-            record, _note = cm.parse(server.get('metadata'))
+            records = by_server.get(server['id']) or [None]
+            record = records[0]
             entry = {'id': server['id'], 'name': server['name'], 'status': server['status'],
-                     'task_state': server.get(sa.TASK_KEY),
+                     'task_state': server.get(sa.TASK_KEY), 'locked': server.get('locked'),
                      'campaign_state': record.state if record else None}
             servers.append(entry)
-            left = record is not None and record.state == 'left' and \
-                (not campaign or record.campaign == campaign)
-            if server['status'] not in AT_REST and not (left and server['status'] == 'PAUSED'):
-                blockers.append(entry)
+            why = reboot_blocker(server, record, self.params['reboot_in_error'])
+            if why is not None:
+                blockers.append(dict(entry, why=why))
 
         ready = service['state'] == 'up' and bool(provider and provider.get('inventories'))
         if after is not None:

@@ -26,8 +26,14 @@ description:
     or forced down, nothing more is started, nothing more is waited for (migrations under way are left to Nova) and
     the module fails naming the servers still on the host.
   - O(state=enabled) re-enables the compute service. Bringing servers back is M(cloudmaint.openstack.host_restore).
-  - Before acting on a server the module writes what it is about to do into the server's metadata (keys prefixed
-    C(cloudmaint:)), so a re-run from any controller resumes an interrupted drain and the restore knows what to undo.
+  - Before acting on a server the module records what it is about to do where only administrators can write (the
+    metadata of a host aggregate named C(cloudmaint-ledger:<campaign>:<host>) that holds no hosts), so a re-run from
+    any controller resumes an interrupted drain and M(cloudmaint.openstack.host_restore) knows what to undo. Nothing
+    tenants can write (server names, metadata, tags) is read as a campaign record.
+  - Every server that stays on the host (stopped, suspended, shelved, left in place, in ERROR) is locked with a
+    C(locked_reason) naming the campaign, so that its owner cannot start, resume or rebuild it before the reboot.
+    M(cloudmaint.openstack.host_restore) unlocks what the campaign locked. A server already locked is left as it is.
+  - When an action leaves a server in ERROR, no further fallback is tried (C(outcome=left_in_error)).
   - Idempotent. A drained host reports C(changed=false). In check mode the module returns the full plan (each server,
     its action, why, its likely destination) and changes nothing.
 extends_documentation_fragment:
@@ -44,7 +50,8 @@ options:
     default: drained
   campaign:
     description:
-      - Identifier of the maintenance campaign, written into the disabled reason and the servers' metadata.
+      - Identifier of the maintenance campaign (letters, digits, C(-), C(_), C(.); at most 64 characters), written
+        into the disabled reason, the lock reasons and the campaign records.
       - Re-runs with the same campaign resume where the previous run stopped.
       - Defaults to C(drain-<host>).
     type: str
@@ -67,13 +74,14 @@ options:
     default: medium
   destinations:
     description:
-      - Destination hosts chosen by the operator, by server name or id. Nova's scheduler still checks them; when it
-        refuses, the scheduler picks a host and the result says so (RV(servers[].destination_fallback)).
+      - Destination hosts chosen by the operator, by server id (names are chosen by tenants and are not unique, so
+        they are not accepted). Nova's scheduler still checks them; when it refuses, the scheduler picks a host and
+        the result says so (RV(servers[].destination_fallback)).
     type: dict
     default: {}
   planned_actions:
     description:
-      - Per server name or id, the fallback of its policy chain the drain starts at, as a campaign plan chose it
+      - Per server id, the fallback of its policy chain the drain starts at, as a campaign plan chose it
         (RV(cloudmaint.openstack.maintenance_plan#module:actions_by_host) of M(cloudmaint.openstack.maintenance_plan)).
         That is C(cold_migrate) for a server whose policy prefers a live migration when no host with room would take
         it live. Ignored for a server whose chain does not hold that action.
@@ -87,6 +95,13 @@ options:
       - How many live migrations leave the host at once. Defaults to the policy's C(max_parallel_per_host).
       - Nova runs only C(max_concurrent_live_migrations) at once per host and queues the rest.
     type: int
+  reboot_in_error:
+    description:
+      - Ids of servers in ERROR whose guest still runs (or is paused) that the operator accepts to see killed by the
+        reboot. Any other such server is listed in RV(remaining) and fails the drain.
+    type: list
+    elements: str
+    default: []
 notes:
   - O(timeout) bounds the wait for each server's action beyond the live-migration completion timeout of the server's
     own SLA class.
@@ -234,13 +249,18 @@ servers:
     api_error:
       description: The Compute API kept failing (HTTP 5xx or no answer) on this server's action; no fallback was tried.
       type: bool
+    locked:
+      description: The server stays on the host and is locked by the campaign until restore.
+      type: bool
 summary:
   description: Counts by action and outcome, and the names of servers left running.
   returned: when O(state=drained)
   type: dict
   sample: {"servers": 7, "by_action": {"live_migrate": 5, "stop": 2}, "by_outcome": {"done": 7}, "remaining": []}
 remaining:
-  description: Servers still running on the host that policy did not mark C(leave).
+  description:
+    - Servers a reboot of the host would cut off (still running and not left in place by policy, or in ERROR with
+      their guest running), each with C(why).
   returned: when O(state=drained)
   type: list
   elements: dict
@@ -254,6 +274,8 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import 
     HostDrain,
     summarize,
 )
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import looks_like_uuid
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.notice import campaign_problem
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
     MaintenanceModule,
 )
@@ -271,6 +293,7 @@ class HostDrainModule(MaintenanceModule):
         planned_actions=dict(type='dict', default={}),
         max_parallel=dict(type='int'),
         max_parallel_per_host=dict(type='int'),
+        reboot_in_error=dict(type='list', elements='str', default=[]),
     )
     module_kwargs = dict(supports_check_mode=True)
 
@@ -278,13 +301,22 @@ class HostDrainModule(MaintenanceModule):
         p = self.params
         policy = self.load_policy(p['policy'])
         campaign = p['campaign'] or 'drain-%s' % p['host']
+        problem = campaign_problem(campaign)
+        if problem:
+            self.fail('campaign: %s' % problem)
+        for option in ('destinations', 'planned_actions'):
+            names = sorted(key for key in p[option] if not looks_like_uuid(key))
+            if names:
+                self.fail('%s: keys must be server ids, got %s (server names are chosen by tenants and '
+                          'need not be unique)' % (option, ', '.join(repr(n) for n in names[:5])))
         drain = HostDrain(self.nova, self.waiter(), policy, p['host'], campaign,
                           importance=p['importance'], reason=p['reason'],
                           destinations=p['destinations'], planned_actions=p['planned_actions'],
                           max_parallel=p['max_parallel'],
                           max_parallel_per_host=p['max_parallel_per_host'],
                           action_timeout=self.action_timeout(policy, p['importance']),
-                          timeout_slack=p['timeout'], check_mode=self.check_mode)
+                          timeout_slack=p['timeout'], check_mode=self.check_mode,
+                          reboot_in_error=p['reboot_in_error'])
         result = dict(host=p['host'], campaign=campaign)
         try:
             result['service'] = drain.set_enabled(p['state'] == 'enabled')
@@ -302,6 +334,10 @@ class HostDrainModule(MaintenanceModule):
                 self.fail('drain of %s incomplete: %d server(s) still running on it: %s'
                           % (p['host'], len(remaining), ', '.join(r['name'] for r in remaining)),
                           changed=drain.changed, requests=self.nova.requests, **result)
+            for note in drain.record_notes:
+                self.warn('campaign record ignored: %s' % note)
+            if drain.lock_failures:
+                self.warn('could not lock, their owners can still start them: %s' % '; '.join(drain.lock_failures))
             if failed:
                 self.warn('%d server(s) could not be handled as policy says: %s'
                           % (len(failed), ', '.join(failed)))

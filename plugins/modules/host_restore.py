@@ -12,14 +12,20 @@ version_added: 0.1.0
 author: cloudmaint.openstack contributors (@cloudmaint)
 description:
   - Re-enables the compute service of a host drained by M(cloudmaint.openstack.host_drain), then brings back each
-    server whose campaign record (server metadata keys C(cloudmaint:*)) names this host as its origin.
+    server whose campaign record names this host as its origin. The records are read from where the drain kept them,
+    out of tenants' reach (admin-only host aggregates C(cloudmaint-ledger:<campaign>:<host>)); nothing in server
+    metadata is read as a record.
+  - When O(campaign) is given and the host has records of other campaigns only, the module fails before changing
+    anything, naming them (a restore that restores nothing must not look like a success).
   - Stopped and left servers that were running are started, shelved ones unshelved (on their origin host first, where
     their disk may still be), suspended ones resumed, rebuild-pending ones rebuilt from their image.
   - Migrated servers are moved back to their origin host when the policy says so (C(restore.move_back)). With the
     default C(auto) they move back after a single-host drain (O(rolling=false)) and stay where they are in a rolling
     campaign (O(rolling=true)), where moving back would double every move.
+  - A server is moved back only when Nova's own migration records show it left that host; otherwise it is reported
+    C(unconfirmed) and left where it is.
   - Each server goes step by step from its record and its real status, so a re-run after an interruption continues.
-    Records of servers fully restored are removed.
+    Records of servers fully restored are removed, and the locks the drain set are released.
   - Check mode lists the steps without doing them.
 extends_documentation_fragment:
   - cloudmaint.openstack.cloud
@@ -48,7 +54,7 @@ options:
     type: int
     default: 4
   keep_records:
-    description: Keep the campaign keys on servers that are fully restored (for auditing).
+    description: Keep the campaign records of servers that are fully restored (for auditing).
     type: bool
     default: false
 notes:
@@ -98,15 +104,20 @@ servers:
       description: Server name.
       type: str
     record:
-      description: The campaign record found on the server.
+      description: The campaign record of the server (action, state, origin_host, campaign, at, prior_status, locked).
       type: dict
     steps:
       description: The restore steps done (or planned in check mode), each with timing and outcome.
       type: list
       elements: dict
     outcome:
-      description: C(done), C(failed), C(planned) or C(nothing_to_do).
+      description:
+        - C(done), C(failed), C(left_in_error), C(unconfirmed) (not moved back, see above), C(gone) (the server no
+          longer exists; its record is dropped), or in check mode C(planned) or C(nothing_to_do).
       type: str
+    unlocked:
+      description: The lock the drain set was released.
+      type: bool
     result:
       description: Why nothing more was needed, or what failed.
       type: str
@@ -130,7 +141,9 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
     MaintenanceModule,
 )
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.notice import campaign_problem
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.restore import HostRestore
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
 
 
 class HostRestoreModule(MaintenanceModule):
@@ -148,7 +161,16 @@ class HostRestoreModule(MaintenanceModule):
     def run(self):
         p = self.params
         policy = self.load_policy(p['policy'])
+        problem = campaign_problem(p['campaign'])
+        if problem:
+            self.fail('campaign: %s' % problem)
         result = dict(host=p['host'])
+        if p['campaign']:
+            others = RecordStore(self.nova).campaigns(p['host'])
+            if others and p['campaign'] not in others:
+                self.fail('no record of campaign %s for %s, but records of %s: restore one of them '
+                          '(or omit campaign for all)' % (p['campaign'], p['host'], ', '.join(sorted(others))),
+                          **result)
         service = HostDrain(self.nova, self.waiter(), policy, p['host'], p['campaign'] or '-',
                             check_mode=self.check_mode)
         try:
@@ -169,6 +191,12 @@ class HostRestoreModule(MaintenanceModule):
                       summary={'servers': len(entries), 'by_outcome': by_outcome,
                                'failed': failed})
         changed = service.changed or restore.changed
+        for note in restore.record_notes:
+            self.warn('campaign record ignored: %s' % note)
+        unconfirmed = [e['name'] for e in entries if e['outcome'] == 'unconfirmed']
+        if unconfirmed:
+            self.warn('not moved back, Nova has no record of them leaving %s: %s'
+                      % (p['host'], ', '.join(unconfirmed)))
         in_error = [e['name'] for e in entries if e['outcome'] == 'left_in_error']
         if in_error:
             self.warn('%d server(s) in ERROR left for the operator, their campaign records kept: %s'

@@ -336,6 +336,7 @@ from concurrent import futures
 from urllib.parse import urlencode
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import notice
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import webhook
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
@@ -395,6 +396,18 @@ class NoticeRun(object):
 
     # ---- planning ---------------------------------------------------------------------
 
+    def _handled(self, servers):
+        """Server id -> this campaign's record of it, for the hosts of ``servers`` (records are kept
+        where only administrators write: server_records)."""
+        if not self.campaign:
+            return {}
+        store = RecordStore(self.nova)
+        found = {}
+        for host in sorted({s.get(HOST_KEY) for s in servers if s.get(HOST_KEY)}):
+            by_server, _notes = store.records(host, self.campaign)
+            found.update((sid, recs[0]) for sid, recs in by_server.items())
+        return found
+
     def plan(self, servers, policy, action=None, operator_period_s=None, earliest=None, planned_actions=None):
         """One entry per server: the event it gets (a kept one, or a new one), or why none.
         ``planned_actions``: server id or name -> the fallback the campaign plan starts its
@@ -402,12 +415,12 @@ class NoticeRun(object):
         planned_actions = planned_actions or {}
         now = self.utcnow()
         entries = []
+        handled = self._handled(servers)
         for server in servers:
             metadata = server.get('metadata') or {}
             entry = self._entry(server)
-            record, _note = cm.parse(metadata)
-            if self.campaign and record is not None and record.campaign == self.campaign \
-                    and record.origin_host == server.get(HOST_KEY):
+            record = handled.get(server['id'])
+            if record is not None and record.origin_host == server.get(HOST_KEY):
                 # The drain of this campaign has acted on it here already (a re-run): what the policy
                 # says now, for the server as the drain left it, is not what the owner was told:
                 # its notice stays as it is until the campaign is done with it.

@@ -18,8 +18,8 @@ description:
   - O(state=unshelved) brings it back. An offloaded server goes back to its origin host first (Compute API
     microversion 2.91), where its disk may still be, then to its availability zone (2.77), then wherever the
     scheduler likes. The result reports which path was taken and how long it took.
-  - The origin host is the one recorded when the collection shelved it (server metadata C(cloudmaint:origin_host)),
-    or O(origin_host).
+  - The origin host is the one recorded when the collection shelved it (a campaign record, kept where only
+    administrators write, as M(cloudmaint.openstack.host_drain) keeps them), or O(origin_host).
 extends_documentation_fragment:
   - cloudmaint.openstack.cloud
 options:
@@ -40,8 +40,8 @@ options:
     description: Host to unshelve an offloaded server onto first. Defaults to the recorded origin host.
     type: str
   record:
-    description: Record the shelve in the server's metadata (campaign keys), so M(cloudmaint.openstack.host_restore)
-      and O(state=unshelved) know the origin host.
+    description: Record the shelve as a campaign record, so M(cloudmaint.openstack.host_restore) and
+      O(state=unshelved) know the origin host.
     type: bool
     default: true
   campaign:
@@ -115,6 +115,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils import server
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
     MaintenanceModule,
 )
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
 
 SHELVED = ('SHELVED', 'SHELVED_OFFLOADED')
 
@@ -146,7 +147,7 @@ class ShelvePartialModule(MaintenanceModule):
                 return self._done(result, server, changed=True)
             if server['status'] not in SHELVED:
                 if p['record']:
-                    self.nova.set_metadata(server['id'], cm.record(
+                    RecordStore(self.nova).put(server['id'], cm.new_record(
                         'shelve_partial', server.get(sa.HOST_KEY), p['campaign'],
                         datetime.datetime.now(datetime.timezone.utc),
                         prior_status=server['status']))
@@ -168,7 +169,9 @@ class ShelvePartialModule(MaintenanceModule):
             return self._done(result, server, changed=False)
         if self.check_mode:
             return self._done(result, server, changed=True)
-        record, _note = cm.parse(server.get('metadata'))
+        store = RecordStore(self.nova)
+        by_server, _notes = store.records(campaign=p['campaign'])
+        record = next((r for r in by_server.get(server['id'], ()) if r.state == 'shelved'), None)
         origin = p['origin_host'] or (record.origin_host if record else None)
         attempt = sa.unshelve(self.nova, waiter, server, prefer_host=origin,
                               availability_zone=server.get('OS-EXT-AZ:availability_zone'),
@@ -180,9 +183,8 @@ class ShelvePartialModule(MaintenanceModule):
             self.fail('unshelve of %s failed: %s' % (server['name'], attempt.get('detail')),
                       **self._done(result, server, changed=True))
         if record is not None and p['record']:
-            for key in cm.keys_to_clear():
-                if key in (server.get('metadata') or {}):
-                    self.nova.delete_metadata(server['id'], key)
+            store.remove(server['id'], record)
+            store.prune(record.origin_host, record.campaign)
         return self._done(result, server, changed=True)
 
     def _done(self, result, server, changed):

@@ -72,6 +72,11 @@ def test_leave_the_cloud_dirty():
     victim = next(s for s in tenant.compute.servers() if s.status == 'ACTIVE')
     tenant.compute.set_server_metadata(victim, **{'cloudmaint:campaign': 'it-dirty', 'cloudmaint:state': 'moved',
                                                   'cloudmaint:origin_host': 'hv02'})
+    # a campaign's records of a drain never restored, and the lock it set
+    records = conn.compute.create_aggregate(name='cloudmaint-ledger:it-dirty:hv01')
+    conn.compute.set_aggregate_metadata(records, {'cloudmaint:campaign': 'it-dirty', 'cloudmaint:host': 'hv01',
+                                                  victim.id: 'stop|stopped|ACTIVE|2026-01-01T00:00:00Z|locked'})
+    conn.compute.lock_server(victim)
 
     # every host full but the one with most room
     spare = max(hosts, key=lambda h: free_mb(conn, h))

@@ -37,8 +37,7 @@ NEEDED_MB = 12288
 MV = '2.96'
 PYTHON = os.path.join(REPO, '.venv', 'bin', 'python')
 LOCK_PATH = os.path.join(SANDBOX, 'it-modules-hv01-hv03.lock')
-CAMPAIGN_KEYS = ('cloudmaint:action', 'cloudmaint:state', 'cloudmaint:origin_host',
-                 'cloudmaint:campaign', 'cloudmaint:at', 'cloudmaint:prior_status')
+RECORD_FIELDS = ('action', 'state', 'prior_status', 'at', 'locked')
 _counter = itertools.count(1)
 
 
@@ -144,8 +143,31 @@ def view(conn, server_id):
             'task_state': srv.get('OS-EXT-STS:task_state'), 'metadata': srv.get('metadata') or {}}
 
 
-def record_of(srv):
-    return {k: v for k, v in (srv.get('metadata') or {}).items() if k in CAMPAIGN_KEYS}
+def records(conn, host=None, campaign=None):
+    """The campaign records where the collection keeps them (admin-only host aggregates
+    ``cloudmaint-ledger:<campaign>:<host>``), read with the admin's credentials:
+    {server id: [record, ...]}, each record with its origin host and campaign."""
+    found = {}
+    for aggregate in conn.compute.get('/os-aggregates', microversion='2.41').json()['aggregates']:
+        metadata = aggregate.get('metadata') or {}
+        if not aggregate['name'].startswith('cloudmaint-ledger:') or 'cloudmaint:host' not in metadata:
+            continue
+        if host and metadata['cloudmaint:host'] != host or campaign and metadata['cloudmaint:campaign'] != campaign:
+            continue
+        for key, value in metadata.items():
+            if key.startswith('cloudmaint:'):
+                continue
+            record = dict(zip(RECORD_FIELDS, value.split('|')))
+            record.update(origin_host=metadata['cloudmaint:host'], campaign=metadata['cloudmaint:campaign'])
+            found.setdefault(key, []).append(record)
+    return found
+
+
+def record_of(conn, srv):
+    """The one campaign record of a server ({} when there is none)."""
+    found = records(conn).get(srv['id'] if isinstance(srv, dict) else srv, [])
+    assert len(found) <= 1, found
+    return found[0] if found else {}
 
 
 def service(conn, host):

@@ -27,6 +27,7 @@ from campaign_support import (
     playbook,
 )
 from conftest import REPO
+from modules_support import records as campaign_records
 
 INVENTORY = os.path.join(REPO, 'tests', 'molecule', 'inventory')
 PAIR = ('hv04', 'hv05')
@@ -75,9 +76,8 @@ CASES = [
 def pair_state(conn):
     services = {s.host: (s.status, s.disabled_reason or '')
                 for s in conn.compute.services(binary='nova-compute') if s.host in PAIR}
-    records = {s.id: (s.metadata or {}).get('cloudmaint:campaign')
-               for s in conn.compute.servers(all_projects=True, details=True)
-               if s.compute_host in PAIR}
+    records = {sid: [r['campaign'] for r in found]
+               for host in PAIR for sid, found in campaign_records(conn, host=host).items()}
     return services, records
 
 
@@ -85,7 +85,7 @@ def assert_untouched_by(conn, campaign, output):
     services, records = pair_state(conn)
     for host, (status, reason) in services.items():
         assert campaign not in reason, '%s disabled by %s: %s' % (host, campaign, reason)
-    marked = [sid for sid, mark in records.items() if mark == campaign]
+    marked = [sid for sid, marks in records.items() if campaign in marks]
     assert not marked, 'servers with a record of %s: %s' % (campaign, marked)
     assert ledger_of(conn, campaign) == {}
     for marker in CHANGING:

@@ -46,6 +46,7 @@ from modules_support import (  # noqa: F401  pylint: disable=unused-import
     DRAINED,
     OTHERS,
     PYTHON,
+    record_of,
     boot,
     by_name,
     drained_host,
@@ -83,7 +84,7 @@ def test_failed_live_migration_falls_back_and_error_server_is_left_alone(
     srv = server(conn, ids['cattle'])
     assert (host_of(srv), srv['status']) in {(h, 'ACTIVE') for h in OTHERS}, srv
     assert [m['status'] for m in migrations(conn, ids['cattle'])] == ['error', 'confirmed']
-    assert srv['metadata'].get('cloudmaint:action') == 'cold_migrate', srv['metadata']
+    assert record_of(conn, srv)['action'] == 'cold_migrate'
     injected = [e for e in events_of(DRAINED) if e.get('instance') == ids['cattle']
                 and e['event'] == 'live_migration']
     assert injected and injected[-1]['outcome'] == 'error'
@@ -246,7 +247,7 @@ def test_destination_host_down_scheduler_chooses_another(conn, cloud_env, vms, t
     service_down(conn, 'hv02')
     r = play(cloud_env, tmp_path, [
         task('host_drain', 'drain', host=DRAINED, campaign='it-fault-dest',
-             destinations={names['mover']: 'hv02'}),
+             destinations={ids['mover']: 'hv02'}),
         task('server_census', 'drained', hosts=[DRAINED], before=before['census'],
              expected='{{ drain.servers }}', phase='drained', fail_on_findings=False),
     ])

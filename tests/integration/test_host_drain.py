@@ -56,13 +56,18 @@ def _in_an_hour():
     return later.strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
-def assert_record(srv, action, campaign, prior='ACTIVE'):
-    assert record_of(srv) == {
-        'cloudmaint:action': action, 'cloudmaint:state': STATE_OF[action],
-        'cloudmaint:origin_host': DRAINED, 'cloudmaint:campaign': campaign,
-        'cloudmaint:at': srv['metadata']['cloudmaint:at'], 'cloudmaint:prior_status': prior,
-    }, srv['metadata']
-    assert srv['metadata']['cloudmaint:at'].endswith('Z')
+def assert_record(conn, srv, action, campaign, prior='ACTIVE', locked=None):
+    """The campaign's record of the server, kept out of the tenant's reach, and nothing of it in
+    the server's own metadata. ``locked`` defaults to what the drain does: lock what stays."""
+    record = record_of(conn, srv)
+    if locked is None:
+        locked = action not in ('live_migrate', 'cold_migrate')
+    assert record == {
+        'action': action, 'state': STATE_OF[action], 'origin_host': DRAINED, 'campaign': campaign,
+        'at': record.get('at'), 'prior_status': prior, 'locked': 'locked' if locked else ''}, record
+    assert record['at'].endswith('Z')
+    assert not [k for k in srv['metadata'] if k.startswith('cloudmaint:') and k != OWNER], srv['metadata']
+    assert srv['locked'] is locked
 
 
 def test_drain_check_mode_drain_idempotence_and_restore(conn, cloud_env, vms, tmp_path):
@@ -79,7 +84,7 @@ def test_drain_check_mode_drain_idempotence_and_restore(conn, cloud_env, vms, tm
     ids = {role: s['id'] for role, s in booted.items()}
     campaign = 'it-cycle'
     drain = dict(host=DRAINED, campaign=campaign, reason='kernel update (integration test)',
-                 destinations={names['live']: 'hv02'})
+                 destinations={ids['live']: 'hv02'})
     expected = {'live': 'live_migrate', 'cold': 'cold_migrate', 'stop': 'stop',
                 'shelve': 'shelve_partial', 'leave': 'leave', 'suspend': 'suspend'}
 
@@ -142,7 +147,7 @@ def test_drain_check_mode_drain_idempotence_and_restore(conn, cloud_env, vms, tm
     for role, action in expected.items():
         srv = server(conn, ids[role])
         assert srv['status'] == status_after[role], (role, srv['status'])
-        assert_record(srv, action, campaign)
+        assert_record(conn, srv, action, campaign)
         if role in ('live', 'cold'):
             assert host_of(srv) == entries[names[role]]['to']
         else:
@@ -185,7 +190,7 @@ def test_drain_check_mode_drain_idempotence_and_restore(conn, cloud_env, vms, tm
     for role, sid in ids.items():
         srv = server(conn, sid)
         assert (host_of(srv), srv['status']) == (DRAINED, 'ACTIVE'), role
-        assert record_of(srv) == {}, (role, srv['metadata'])
+        assert record_of(conn, srv) == {} and srv['locked'] is False, (role, srv['locked'])
         assert srv['metadata'].get(OWNER) == before[role]['metadata'].get(OWNER)
 
 
@@ -208,9 +213,9 @@ def test_drain_destinations_rebuild_shelved_and_rolling_restore(conn, cloud_env,
     try:
         r = play(cloud_env, tmp_path, [task(
             'host_drain', 'drain', host=DRAINED, campaign=campaign,
-            policy={'servers': {names['rebuild']: {'action': 'rebuild'}}},
-            destinations={names['dest']: 'hv02', names['unfit']: unfit,
-                          names['unfitcold']: unfit})])
+            policy={'allow_rebuild': True, 'servers': {ids['rebuild']: {'action': 'rebuild'}}},
+            destinations={ids['dest']: 'hv02', ids['unfit']: unfit,
+                          ids['unfitcold']: unfit})])
     finally:
         undo()
     entries = by_name(r['drain']['servers'])
@@ -236,14 +241,14 @@ def test_drain_destinations_rebuild_shelved_and_rolling_restore(conn, cloud_env,
         ('rebuild', 'done', 'override')
     srv = server(conn, ids['rebuild'])
     assert (host_of(srv), srv['status']) == (DRAINED, 'SHUTOFF')
-    assert_record(srv, 'rebuild', campaign)
+    assert_record(conn, srv, 'rebuild', campaign)
 
     shelved = entries[names['shelved']]
     assert (shelved['action'], shelved['outcome']) == ('leave', 'done'), shelved
     assert 'stop' not in actions_of(conn, ids['shelved']), 'a shelved server is left as it is, not stopped'
     srv = server(conn, ids['shelved'])
     assert (host_of(srv), srv['status']) == (DRAINED, 'SHELVED')
-    assert record_of(srv) == {}, 'Nova keeps the metadata of a shelved server as it is'
+    assert_record(conn, srv, 'leave', campaign, prior='SHELVED')
 
     r = play(cloud_env, tmp_path, [task('host_restore', 'restore', host=DRAINED,
                                         campaign=campaign, rolling=True)])
@@ -252,19 +257,20 @@ def test_drain_destinations_rebuild_shelved_and_rolling_restore(conn, cloud_env,
     entries = by_name(restored['servers'])
     assert {e['outcome'] for e in entries.values()} == {'done'}, entries
     assert [s['action'] for s in entries[names['rebuild']]['steps']] == ['rebuild']
-    assert names['shelved'] not in entries
+    shelved = entries[names['shelved']]
+    assert (shelved['steps'], shelved['unlocked'], shelved['record']['state']) == ([], True, 'left'), shelved
     for role in ('dest', 'unfit', 'unfitcold'):
         assert entries[names[role]]['steps'] == [], entries[names[role]]
     for role in ('dest', 'unfit', 'unfitcold'):
         srv = server(conn, ids[role])
         assert host_of(srv) != DRAINED and srv['status'] == 'ACTIVE'
-        assert record_of(srv) == {}
+        assert record_of(conn, srv) == {}
     srv = server(conn, ids['rebuild'])
     assert (host_of(srv), srv['status']) == (DRAINED, 'ACTIVE'), 'rebuilt, then started again'
     assert 'rebuild' in actions_of(conn, ids['rebuild'])
-    assert record_of(srv) == {}
+    assert (record_of(conn, srv), srv['locked']) == ({}, False)
     srv = server(conn, ids['shelved'])
-    assert (host_of(srv), srv['status'], record_of(srv)) == (DRAINED, 'SHELVED', {})
+    assert (host_of(srv), srv['status'], record_of(conn, srv), srv['locked']) == (DRAINED, 'SHELVED', {}, False)
     assert service(conn, DRAINED)['status'] == 'enabled'
 
 
@@ -272,7 +278,7 @@ def test_drain_fallback_chain_and_delete(conn, cloud_env, vms, tmp_path, ctl):
     booted = boot(conn, vms, {'cattle': {'sla': 'cattle'}, 'doomed': {'sla': 'cattle'}})
     names = {role: s['name'] for role, s in booted.items()}
     ids = {role: s['id'] for role, s in booted.items()}
-    delete_rule = {'servers': {names['doomed']: {'action': 'delete'}}}
+    delete_rule = {'servers': {ids['doomed']: {'action': 'delete'}}}
     ctl('fault', 'fail-live-migration', DRAINED)
 
     r = play(cloud_env, tmp_path, [
@@ -285,7 +291,7 @@ def test_drain_fallback_chain_and_delete(conn, cloud_env, vms, tmp_path, ctl):
     refused = r['refused']
     assert refused['failed'] is True and refused['changed'] is False
     assert ("cloudmaint_policy.servers.%s.action: 'delete' is only allowed with allow_delete: "
-            "true" % names['doomed']) in refused['msg']
+            "true" % ids['doomed']) in refused['msg']
 
     entries = by_name(r['drain']['servers'])
     cattle = entries[names['cattle']]
@@ -297,7 +303,7 @@ def test_drain_fallback_chain_and_delete(conn, cloud_env, vms, tmp_path, ctl):
     assert cattle['to'] in OTHERS
     srv = server(conn, ids['cattle'])
     assert (host_of(srv), srv['status']) == (cattle['to'], 'ACTIVE')
-    assert_record(srv, 'cold_migrate', 'it-fallback')
+    assert_record(conn, srv, 'cold_migrate', 'it-fallback')
     assert [m['status'] for m in migrations(conn, ids['cattle'])] == ['error', 'confirmed']
     injected = [e for e in events_of(DRAINED) if e.get('instance') == ids['cattle']
                 and e['event'] == 'live_migration']

@@ -285,13 +285,13 @@ def test_servers_and_sla_groups(cloud_env, conn, servers):
     pandas = [s for s in stable if (s.metadata or {}).get("sla") == "pandas"]
     assert len(pandas) >= 6  # 5 seeded + ours
     for server in pandas:
-        candidates = {server.name, "%s-%s" % (server.name, server.id[:8])}
-        assert candidates & set(groups["sla_pandas"]), (server.name, groups["sla_pandas"])
-    assert booted.name in groups["servers"]
+        assert "%s_%s" % (server.name, server.id) in groups["sla_pandas"], (server.name, groups["sla_pandas"])
+    booted_host = "%s_%s" % (booted.name, booted.id)
+    assert booted_host in groups["servers"]
     assert set(groups["sla_pandas"]) <= set(groups["servers"])
     assert not set(groups["servers"]) & set(groups["hypervisors"])
 
-    data = host_vars(cloud_env, booted.name)
+    data = host_vars(cloud_env, booted_host)
     assert "ansible_host" not in data  # the sandbox's servers have no addresses
     data = data["cloudmaint_server"]
     assert (data["id"], data["sla_class"], data["project_name"]) == (booted.id, "pandas", "web-shop")

@@ -166,9 +166,8 @@ def test_shelve_partial_keep_and_offload(conn, cloud_env, vms, tmp_path, drained
                                ('offload', 'SHELVED_OFFLOADED', None)):
         srv = server(conn, ids[role])
         assert (srv['status'], host_of(srv)) == (status, host)
-        record = record_of(srv)
-        assert (record['cloudmaint:action'], record['cloudmaint:origin_host'],
-                record['cloudmaint:campaign']) == ('shelve_partial', DRAINED, 'manual')
+        record = record_of(conn, srv)
+        assert (record['action'], record['origin_host'], record['campaign']) == ('shelve_partial', DRAINED, 'manual')
 
     r = play(cloud_env, tmp_path, concurrently(
         task('shelve_partial', 'keep', server=ids['keep'], state='unshelved'),
@@ -180,7 +179,7 @@ def test_shelve_partial_keep_and_offload(conn, cloud_env, vms, tmp_path, drained
     for role in ('keep', 'offload'):
         srv = server(conn, ids[role])
         assert (srv['status'], host_of(srv)) == ('ACTIVE', DRAINED)
-        assert record_of(srv) == {}
+        assert record_of(conn, srv) == {}
     # Unshelved in place: the guest was never destroyed, so nothing was spawned from a disk or an
     # image; back on the host that kept its disk: no image download.
     assert [e for e in events_of(DRAINED) if e['event'] == 'unshelve' and e['instance'] == ids['keep']] == []

@@ -27,6 +27,7 @@ import pytest
 
 from conftest import REPO, level_versions, migrations_of, run_ansible, wait_until
 from modules_support import free
+from modules_support import records as campaign_records
 
 PAIR = ('hv04', 'hv05')
 INVENTORY = os.path.join(REPO, 'tests', 'molecule', 'inventory')
@@ -34,7 +35,6 @@ PLAYBOOK = os.path.join(REPO, 'playbooks', 'rolling_patch.yml')
 RESTORE_PLAYBOOK = os.path.join(REPO, 'playbooks', 'restore.yml')
 VENV_BIN = os.path.join(REPO, '.venv', 'bin')
 LEDGER = 'cloudmaint-ledger'
-CAMPAIGN_KEY = 'cloudmaint:campaign'
 # Migration statuses (live and cold): a move that happened, and a record that is over.
 MOVED = ('completed', 'finished', 'confirmed', 'done')
 OVER = MOVED + ('error', 'failed', 'cancelled', 'reverted', 'aborted')
@@ -306,14 +306,15 @@ def test_killed_campaign_resumes_without_moving_a_server_twice(conn, cloud_env, 
     services = services_of_pair(conn)
     assert all(s['status'] == 'enabled' for s in services.values()), services
     now = all_servers(conn)
+    left_records = campaign_records(conn, campaign=campaign)
     for sid, was in before.items():
         assert sid in now, '%s (was on %s) is gone' % (was['name'], was['host'])
         server = now[sid]
         assert server.status != 'ERROR', '%s in ERROR: %s' % (was['name'], server.fault)
         if was['status'] == 'ACTIVE':
             assert server.status == 'ACTIVE', '%s: was ACTIVE, now %s' % (was['name'], server.status)
-        assert (server.metadata or {}).get(CAMPAIGN_KEY) != campaign, \
-            '%s still has a campaign record: %s' % (was['name'], server.metadata)
+        assert sid not in left_records, '%s still has a campaign record: %s' % (was['name'], left_records[sid])
+        assert not server.is_locked, '%s is still locked' % was['name']
 
         migrations = migrations_since(conn, sid, since)
         running = [m for m in migrations if m.status not in OVER]

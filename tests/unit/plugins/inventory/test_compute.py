@@ -144,41 +144,46 @@ def test_hypervisor_hostvars():
 def test_servers_as_hosts():
     model = compute.build_inventory(snapshot(), with_servers=True)
     hosts, groups = model['hosts'], model['groups']
-    assert groups['servers'] == ['db-01', 'hv03-dddddddd', 'shelved-1', 'web-01-bbbbbbbb', 'web-01-cccccccc']
-    assert groups['sla_pandas'] == ['db-01']
-    assert groups['sla_cattle'] == ['web-01-bbbbbbbb', 'web-01-cccccccc']
-    assert groups['sla_pets'] == ['hv03-dddddddd', 'shelved-1']
-    assert groups['status_active'] == ['db-01', 'hv03-dddddddd', 'web-01-cccccccc']
-    assert groups['status_shutoff'] == ['web-01-bbbbbbbb']
-    assert groups['status_shelved_offloaded'] == ['shelved-1']
-    db = hosts['db-01']
+    assert groups['servers'] == ['db-01_aaaaaaaa-0001', 'hv03_dddddddd-0004', 'shelved-1_eeeeeeee-0005',
+                                 'web-01_bbbbbbbb-0002', 'web-01_cccccccc-0003']
+    assert groups['sla_pandas'] == ['db-01_aaaaaaaa-0001']
+    assert groups['sla_cattle'] == ['web-01_bbbbbbbb-0002', 'web-01_cccccccc-0003']
+    assert groups['sla_pets'] == ['hv03_dddddddd-0004', 'shelved-1_eeeeeeee-0005']
+    assert groups['status_active'] == ['db-01_aaaaaaaa-0001', 'hv03_dddddddd-0004', 'web-01_cccccccc-0003']
+    assert groups['status_shutoff'] == ['web-01_bbbbbbbb-0002']
+    assert groups['status_shelved_offloaded'] == ['shelved-1_eeeeeeee-0005']
+    db = hosts['db-01_aaaaaaaa-0001']
     assert 'ansible_host' not in db
     assert db['cloudmaint_server']['hypervisor'] == 'hv01'
     assert db['cloudmaint_server']['server_groups'] == [{'id': 'sg-1', 'name': 'db-cluster',
                                                         'policy': 'anti-affinity'}]
     assert db['cloudmaint_server']['annotations'] == {'cloudmaint:owner_action': 'leave'}
-    assert hosts['web-01-bbbbbbbb']['ansible_host'] == '10.0.0.2'
-    assert hosts['web-01-bbbbbbbb']['cloudmaint_server']['sla_class'] == 'Cattle'
+    assert hosts['web-01_bbbbbbbb-0002']['ansible_host'] == '10.0.0.2'
+    assert hosts['web-01_bbbbbbbb-0002']['cloudmaint_server']['sla_class'] == 'Cattle'
     assert hosts['hv03']['cloudmaint_hypervisor']['hypervisor_hostname'] == 'hv03.example.org'
 
 
 def test_sla_default_class_and_prefix_options():
     model = compute.build_inventory(snapshot(), with_servers=True, default_sla_class='',
                                     maintenance_prefix='maint/')
-    assert 'web-01-cccccccc' not in model['groups']['sla_cattle']
-    assert model['hosts']['web-01-cccccccc']['cloudmaint_server']['sla_class'] is None
+    assert 'web-01_cccccccc-0003' not in model['groups']['sla_cattle']
+    assert model['hosts']['web-01_cccccccc-0003']['cloudmaint_server']['sla_class'] is None
     assert model['groups']['in_maintenance'] == []
-    assert model['hosts']['db-01']['cloudmaint_server']['annotations'] == {}
+    assert model['hosts']['db-01_aaaaaaaa-0001']['cloudmaint_server']['annotations'] == {}
     custom_key = compute.build_inventory(snapshot(), with_servers=True, sla_key='tier')
     assert custom_key['groups']['sla_cattle'] == custom_key['groups']['servers']
 
 
-def test_server_inventory_names_avoid_every_clash():
+def test_server_inventory_names_can_never_be_another_host():
     servers = {'11111111-a': {'name': 'x'}, '22222222-b': {'name': 'x'}, '33333333-c': {'name': 'hv01'},
-               '44444444-d': {'name': None}, '55555555-e': {'name': 'y'}}
-    names = compute.server_inventory_names(servers, {'hv01': {}})
-    assert names == {'11111111-a': 'x-11111111', '22222222-b': 'x-22222222', '33333333-c': 'hv01-33333333',
-                     '44444444-d': '44444444-d', '55555555-e': 'y'}
+               '44444444-d': {'name': None}, '55555555-e': {'name': 'localhost'},
+               '66666666-f': {'name': 'x_11111111-a'}, '77777777-g': {'name': '../etc; $(rm) ' + 'z' * 300}}
+    names = compute.server_inventory_names(servers)
+    assert names == {'11111111-a': 'x_11111111-a', '22222222-b': 'x_22222222-b', '33333333-c': 'hv01_33333333-c',
+                     '44444444-d': 'server_44444444-d', '55555555-e': 'localhost_55555555-e',
+                     '66666666-f': 'x-11111111-a_66666666-f',
+                     '77777777-g': 'etc-rm-' + 'z' * 32 + '_77777777-g'}
+    assert len(set(names.values())) == len(servers)
 
 
 def test_clouds_yaml_search_path_order():
@@ -235,7 +240,7 @@ def test_parse_builds_groups_and_vars(run):
     inventory = run({'with_servers': 'true'})
     assert members(inventory, 'hypervisors') == ['hv01', 'hv02', 'hv03', 'hv04']
     assert members(inventory, 'in_maintenance') == ['hv02']
-    assert members(inventory, 'sla_pandas') == ['db-01']
+    assert members(inventory, 'sla_pandas') == ['db-01_aaaaaaaa-0001']
     hv01 = inventory.get_host('hv01').get_vars()
     assert hv01['ansible_host'] == '192.0.2.1'
     assert hv01['cloudmaint_hypervisor']['zone'] == 'az1'

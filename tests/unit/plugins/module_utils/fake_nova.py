@@ -34,6 +34,10 @@ Per-server scripts (``script(server_id, ...)``) bring failure modes in:
 from the ``reads``+1-th read of it on; nothing progresses on a host whose service is down (a
 stop sent to it stays ``powering-off``, a migration from it stays where it is).
 
+Aggregates (``aggregates``, ``create_aggregate``, ``set_aggregate_metadata``, ``delete_aggregate``)
+hold the campaign records; ``lock``/``unlock`` set ``locked`` and ``locked_reason``. A server's
+``OS-EXT-STS:power_state`` follows its status (1 ACTIVE, 3 PAUSED, else 4) unless ``power`` is given.
+
 ``calls`` logs every write in order (for "record before action" checks); ``max_live_in_flight``
 keeps, per source host, the most live migrations that were under way at once.
 """
@@ -137,6 +141,7 @@ class FakeNova(object):
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         self.service_reads = {}      # host -> reads of its compute service
+        self.aggregate_store = {}    # id -> aggregate
         self._down_after = {}        # host -> (reads, forced)
         for host in hosts:
             if isinstance(host, dict):
@@ -155,7 +160,7 @@ class FakeNova(object):
 
     def add_server(self, name, host, status='ACTIVE', server_id=None, metadata=None, task=None,
                    ram=2048, vcpus=2, zone=None, tenant='prj-1', image='img-1', fault=None,
-                   pending=None):
+                   pending=None, power=None, locked=False):
         server_id = server_id or 'srv-%s' % name
         if zone is None and host in self.services:
             zone = self.services[host]['zone']
@@ -164,6 +169,7 @@ class FakeNova(object):
             HOST: host, TASK: task, AZ: zone, 'metadata': dict(metadata or {}),
             'flavor': {'ram': ram, 'vcpus': vcpus, 'original_name': 'm1.test'},
             'image': {'id': image} if image else '',
+            'locked': locked, 'locked_reason': None, '_power': power,
         }
         if fault:
             self.servers[server_id]['fault'] = {'message': fault}
@@ -479,6 +485,56 @@ class FakeNova(object):
             del server['metadata'][key]
             return None
 
+    def lock(self, server_id, reason):
+        with self._lock:
+            self.requests += 1
+            server = self._get(server_id)
+            self.calls.append(('lock', server_id, reason))
+            server.update(locked=True, locked_reason=reason)
+
+    def unlock(self, server_id):
+        with self._lock:
+            self.requests += 1
+            server = self._get(server_id)
+            self.calls.append(('unlock', server_id, None))
+            server.update(locked=False, locked_reason=None)
+
+    def aggregates(self):
+        with self._lock:
+            self.requests += 1
+            return [copy.deepcopy(a) for _id, a in sorted(self.aggregate_store.items())]
+
+    def create_aggregate(self, name):
+        with self._lock:
+            self.requests += 1
+            if any(a['name'] == name for a in self.aggregate_store.values()):
+                raise self.error(409, 'Aggregate %s already exists.' % name, 'POST')
+            aggregate = {'id': next(self._ids), 'name': name, 'hosts': [], 'metadata': {},
+                         'availability_zone': None}
+            self.aggregate_store[aggregate['id']] = aggregate
+            self.calls.append(('create_aggregate', aggregate['id'], name))
+            return copy.deepcopy(aggregate)
+
+    def set_aggregate_metadata(self, aggregate_id, metadata):
+        with self._lock:
+            self.requests += 1
+            aggregate = self.aggregate_store.get(aggregate_id)
+            if aggregate is None:
+                raise self.error(404, 'Aggregate %s could not be found.' % aggregate_id, 'POST')
+            for key, value in metadata.items():
+                self.calls.append(('set_aggregate_metadata', key, value))
+                if value is None:
+                    aggregate['metadata'].pop(key, None)
+                else:
+                    aggregate['metadata'][key] = value
+            return copy.deepcopy(aggregate)
+
+    def delete_aggregate(self, aggregate_id):
+        with self._lock:
+            self.requests += 1
+            self.calls.append(('delete_aggregate', aggregate_id, None))
+            self.aggregate_store.pop(aggregate_id, None)
+
     def update_service(self, service_id, body):
         with self._lock:
             self.requests += 1
@@ -498,7 +554,12 @@ class FakeNova(object):
         return server
 
     def _view(self, server):
-        return copy.deepcopy(server)
+        view = {k: copy.deepcopy(v) for k, v in server.items() if not k.startswith('_')}
+        power = server.get('_power')
+        if power is None:
+            power = {'ACTIVE': 1, 'PAUSED': 3}.get(server['status'], 4)
+        view['OS-EXT-STS:power_state'] = power
+        return view
 
     @staticmethod
     def _migration_view(migration):

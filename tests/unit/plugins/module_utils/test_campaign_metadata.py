@@ -20,7 +20,7 @@ def rec(action='live_migrate', state=None, origin='cmp-1', campaign='c-42', prio
                              campaign=campaign, at=NOW, prior_status=prior)
 
 
-# ---------------------------------------------------------------- record
+# ---------------------------------------------------------------- new_record
 
 @pytest.mark.parametrize('action, state', [
     ('live_migrate', 'moved'),
@@ -31,14 +31,9 @@ def rec(action='live_migrate', state=None, origin='cmp-1', campaign='c-42', prio
     ('leave', 'left'),
     ('rebuild', 'rebuild_pending'),
 ])
-def test_record_sets_the_namespaced_keys(action, state):
-    assert cm.record(action, 'cmp-1', 'c-42', NOW) == {
-        'cloudmaint:action': action,
-        'cloudmaint:state': state,
-        'cloudmaint:origin_host': 'cmp-1',
-        'cloudmaint:campaign': 'c-42',
-        'cloudmaint:at': '2025-03-09T14:05:07Z',
-    }
+def test_new_record_states_what_the_action_leaves(action, state):
+    assert cm.new_record(action, 'cmp-1', 'c-42', NOW) == cm.CampaignRecord(
+        action=action, state=state, origin_host='cmp-1', campaign='c-42', at=NOW)
 
 
 def test_every_policy_action_but_delete_can_be_recorded():
@@ -47,9 +42,11 @@ def test_every_policy_action_but_delete_can_be_recorded():
 
 def test_record_converts_time_to_utc_and_keeps_prior_status():
     cet = datetime.timezone(datetime.timedelta(hours=1))
-    meta = cm.record('leave', 'cmp-1', 'c-42', datetime.datetime(2025, 1, 1, 0, 30, tzinfo=cet), prior_status='active')
-    assert meta['cloudmaint:at'] == '2024-12-31T23:30:00Z'
-    assert meta['cloudmaint:prior_status'] == 'ACTIVE'
+    record = cm.new_record('leave', 'cmp-1', 'c-42', datetime.datetime(2025, 1, 1, 0, 30, tzinfo=cet),
+                           prior_status='active')
+    assert record.to_dict()['at'] == '2024-12-31T23:30:00Z'
+    assert record.prior_status == 'ACTIVE'
+    assert record.locked is False
 
 
 @pytest.mark.parametrize('args, message', [
@@ -63,80 +60,80 @@ def test_record_converts_time_to_utc_and_keeps_prior_status():
 ])
 def test_record_refuses_what_nova_or_restore_could_not_use(args, message):
     with pytest.raises(ValueError) as info:
-        cm.record(*args)
+        cm.new_record(*args)
     assert message in str(info.value)
 
 
-def test_keys_fit_nova_limits_and_share_the_prefix():
-    meta = cm.record('stop', 'h' * 255, 'c' * 255, NOW, prior_status='ACTIVE')
-    assert all(key.startswith('cloudmaint:') and len(key) <= 255 for key in meta)
-    assert all(isinstance(value, str) and len(value) <= 255 for value in meta.values())
+def test_campaign_keys_tenants_could_write_stay_reserved():
+    assert set(cm.CAMPAIGN_KEYS) == {'cloudmaint:origin_host', 'cloudmaint:action', 'cloudmaint:campaign',
+                                     'cloudmaint:at', 'cloudmaint:state', 'cloudmaint:prior_status'}
+    assert 'cloudmaint:owner_action' not in cm.CAMPAIGN_KEYS
 
 
-def test_keys_to_clear_covers_every_written_key_but_not_the_owner_annotation():
-    written = set(cm.record('stop', 'cmp-1', 'c-42', NOW, prior_status='ACTIVE')) | set(cm.mark_restored(NOW))
-    cleared = cm.keys_to_clear()
-    assert written <= set(cleared)
-    assert 'cloudmaint:owner_action' not in cleared
-    cleared.append('x')
-    assert 'x' not in cm.keys_to_clear()  # a fresh list each time
+def test_mark_restored_and_with_lock_return_new_records():
+    record = cm.new_record('stop', 'cmp-1', 'c-42', NOW, prior_status='ACTIVE')
+    later = NOW + datetime.timedelta(hours=1)
+    restored = cm.mark_restored(cm.with_lock(record), later)
+    assert (restored.state, restored.at, restored.locked, restored.prior_status) == ('restored', later, True, 'ACTIVE')
+    assert (record.state, record.at, record.locked) == ('stopped', NOW, False)
 
 
-# ---------------------------------------------------------------- parse
+# ---------------------------------------------------------------- encode / decode
 
-def test_parse_reads_back_what_record_wrote():
-    meta = dict(cm.record('cold_migrate', 'cmp-1', 'c-42', NOW, prior_status='SHUTOFF'), sla='pets')
-    record, note = cm.parse(meta)
+def test_encode_is_one_short_value_without_host_or_campaign():
+    record = cm.with_lock(cm.new_record('cold_migrate', 'cmp-1', 'c-42', NOW, prior_status='SHUTOFF'))
+    assert cm.encode(record) == 'cold_migrate|moved|SHUTOFF|2025-03-09T14:05:07Z|locked'
+    assert cm.encode(cm.new_record('stop', 'cmp-1', 'c-42', NOW)) == 'stop|stopped||2025-03-09T14:05:07Z|'
+
+
+def test_decode_reads_back_what_encode_wrote():
+    record = cm.with_lock(cm.new_record('cold_migrate', 'cmp-1', 'c-42', NOW, prior_status='SHUTOFF'))
+    back, note = cm.decode(cm.encode(record), 'cmp-1', 'c-42')
     assert note is None
-    assert record == cm.CampaignRecord(action='cold_migrate', state='moved', origin_host='cmp-1', campaign='c-42',
-                                       at=NOW.replace(microsecond=0), prior_status='SHUTOFF')
-    assert record.to_dict()['at'] == '2025-03-09T14:05:07Z'
+    assert back == cm.CampaignRecord(action='cold_migrate', state='moved', origin_host='cmp-1', campaign='c-42',
+                                     at=NOW.replace(microsecond=0), prior_status='SHUTOFF', locked=True)
+    assert back.to_dict() == {'action': 'cold_migrate', 'state': 'moved', 'origin_host': 'cmp-1',
+                              'campaign': 'c-42', 'at': '2025-03-09T14:05:07Z', 'prior_status': 'SHUTOFF',
+                              'locked': True}
 
 
-@pytest.mark.parametrize('metadata', [None, {}, {'sla': 'pets'}, {'cloudmaint:owner_action': 'stop'}, 'garbage'])
-def test_parse_without_campaign_keys_is_nothing(metadata):
-    assert cm.parse(metadata) == (None, None)
+def test_decode_takes_host_and_campaign_from_where_the_record_is_kept():
+    value = cm.encode(cm.new_record('stop', 'cmp-1', 'c-42', NOW))
+    back, _note = cm.decode(value, 'cmp-9', 'c-7')
+    assert (back.origin_host, back.campaign) == ('cmp-9', 'c-7')
 
 
-GOOD = {'cloudmaint:action': 'stop', 'cloudmaint:state': 'stopped', 'cloudmaint:origin_host': 'cmp-1',
-        'cloudmaint:campaign': 'c-42', 'cloudmaint:at': '2025-03-09T14:05:07Z'}
+GOOD = 'stop|stopped|ACTIVE|2025-03-09T14:05:07Z|'
 
 
-@pytest.mark.parametrize('change, reason', [
-    ({'cloudmaint:state': None}, 'incomplete campaign record: cloudmaint:state missing or empty'),
-    ({'cloudmaint:origin_host': '  '}, 'incomplete campaign record: cloudmaint:origin_host missing or empty'),
-    ({'cloudmaint:action': None, 'cloudmaint:campaign': None},
-     'incomplete campaign record: cloudmaint:action, cloudmaint:campaign missing or empty'),
-    ({'cloudmaint:action': 'teleport'}, "garbled campaign record: cloudmaint:action 'teleport' is not a recorded action"),
-    ({'cloudmaint:action': 'delete'}, "garbled campaign record: cloudmaint:action 'delete' is not a recorded action"),
-    ({'cloudmaint:state': 'frozen'}, "garbled campaign record: cloudmaint:state 'frozen' is not a known state"),
-    ({'cloudmaint:state': 'moved'},
-     "garbled campaign record: cloudmaint:state 'moved' does not go with cloudmaint:action 'stop' (expected "
-     "'stopped')"),
-    ({'cloudmaint:campaign': 42}, 'incomplete campaign record: cloudmaint:campaign missing or empty'),
+@pytest.mark.parametrize('value, reason', [
+    (None, 'unreadable campaign record None'),
+    (42, 'unreadable campaign record 42'),
+    ('', "unreadable campaign record ''"),
+    ('stop|stopped', "unreadable campaign record 'stop|stopped'"),
+    (GOOD + '|extra', "unreadable campaign record %r" % (GOOD + '|extra')),
+    ('teleport|stopped|||', "garbled campaign record: 'teleport' is not a recorded action"),
+    ('delete|stopped|||', "garbled campaign record: 'delete' is not a recorded action"),
+    ('stop|frozen|||', "garbled campaign record: state 'frozen' does not go with action 'stop'"),
+    ('stop|moved|||', "garbled campaign record: state 'moved' does not go with action 'stop'"),
 ])
-def test_parse_garbled_records(change, reason):
-    meta = dict(GOOD)
-    for key, value in change.items():
-        if value is None:
-            del meta[key]
-        else:
-            meta[key] = value
-    assert cm.parse(meta) == (None, reason)
+def test_decode_garbled_values(value, reason):
+    assert cm.decode(value, 'cmp-1', 'c-42') == (None, reason)
 
 
-def test_parse_of_a_lone_campaign_key_is_incomplete():
-    record, reason = cm.parse({'cloudmaint:origin_host': 'cmp-1'})
-    assert record is None
-    assert reason.startswith('incomplete campaign record: cloudmaint:action, cloudmaint:state, cloudmaint:campaign')
+def test_decode_refuses_a_value_longer_than_nova_keeps():
+    value = GOOD + 'x' * (256 - len(GOOD))
+    assert len(value) == 256
+    record, reason = cm.decode(value, 'cmp-1', 'c-42')
+    assert record is None and reason.startswith('unreadable campaign record')
 
 
 @pytest.mark.parametrize('at', ['yesterday', '', '2025-13-40T00:00:00Z'])
-def test_parse_tolerates_an_unreadable_time(at):
-    record, note = cm.parse(dict(GOOD, **{'cloudmaint:at': at}))
+def test_decode_tolerates_an_unreadable_time(at):
+    record, note = cm.decode('stop|stopped|ACTIVE|%s|' % at, 'cmp-1', 'c-42')
     assert record is not None and record.state == 'stopped'
     assert record.at is None
-    assert note == 'cloudmaint:at %r unreadable; time ignored' % at
+    assert note == 'time %r unreadable; ignored' % at
 
 
 @pytest.mark.parametrize('text, expected', [
@@ -152,8 +149,8 @@ def test_parse_time(text, expected):
 
 
 def test_restored_state_goes_with_any_action():
-    meta = dict(GOOD, **cm.mark_restored(NOW))
-    record, note = cm.parse(meta)
+    record, note = cm.decode(cm.encode(cm.mark_restored(cm.new_record('stop', 'cmp-1', 'c-42', NOW), NOW)),
+                             'cmp-1', 'c-42')
     assert (record.action, record.state, note) == ('stop', 'restored', None)
     assert cm.restore_step(record, 'SHUTOFF', 'cmp-1', True) == ('none', 'already restored')
 
@@ -218,7 +215,8 @@ def test_restore_step(record, status, host, move_back, step, reason):
 
 def test_restore_is_resumable_step_by_step():
     # One run moves the server back; a later run (another controller) finds nothing left to do.
-    record = cm.parse(cm.record('live_migrate', 'cmp-1', 'c-42', NOW, prior_status='ACTIVE'))[0]
+    record = cm.decode(cm.encode(cm.new_record('live_migrate', 'cmp-1', 'c-42', NOW, prior_status='ACTIVE')),
+                       'cmp-1', 'c-42')[0]
     assert cm.restore_step(record, 'ACTIVE', 'cmp-3', True).step == 'move_back'
     assert cm.restore_step(record, 'ACTIVE', 'cmp-1', True).step == 'none'
 
@@ -227,5 +225,5 @@ def test_record_written_but_action_never_done_leads_to_nothing():
     # The campaign records before acting; a crash in between must not cause a wrong step.
     for action, status in (('live_migrate', 'ACTIVE'), ('stop', 'ACTIVE'), ('suspend', 'ACTIVE'),
                            ('shelve_partial', 'ACTIVE')):
-        record = cm.parse(cm.record(action, 'cmp-1', 'c-42', NOW, prior_status='ACTIVE'))[0]
+        record = cm.new_record(action, 'cmp-1', 'c-42', NOW, prior_status='ACTIVE')
         assert cm.restore_step(record, status, 'cmp-1', True).step == 'none', action

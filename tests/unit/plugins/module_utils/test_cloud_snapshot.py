@@ -437,7 +437,9 @@ def test_preferred_address():
                                   {'addr': '2001:db8::5', 'version': 6, 'OS-EXT-IPS:type': 'fixed'},
                                   {'addr': '203.0.113.5', 'version': 4, 'OS-EXT-IPS:type': 'floating'}]}}
     assert cs.preferred_address(both) == '203.0.113.5'
-    assert cs.preferred_address(dict(both, accessIPv4='198.51.100.1')) == '198.51.100.1'
+    # The owner writes accessIPv4 (any address, another machine's too): never used.
+    assert cs.preferred_address(dict(both, accessIPv4='198.51.100.1', accessIPv6='2001:db8::99')) == '203.0.113.5'
+    assert cs.preferred_address({'addresses': {}, 'accessIPv4': '192.0.2.1'}) is None
     v6 = {'addresses': {'net': [{'addr': '2001:db8::5', 'version': 6}]}}
     assert cs.preferred_address(v6) == '2001:db8::5'
 

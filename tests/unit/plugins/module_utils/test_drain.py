@@ -15,6 +15,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils import campai
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import HostDrain, summarize
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.policy import Policy
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
 
 NOW = datetime.datetime(2026, 11, 21, 12, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -32,21 +33,36 @@ def by_name(entries):
     return {e['name']: e for e in entries}
 
 
-def record(action, campaign='c1', prior='ACTIVE'):
-    return cm.record(action, 'hv1', campaign, NOW, prior_status=prior)
+def keep(nova, sid, action, campaign='c1', prior='ACTIVE'):
+    """A record an earlier run of ``campaign`` kept of ``sid`` (origin hv1)."""
+    RecordStore(nova).put(sid, cm.new_record(action, 'hv1', campaign, NOW, prior_status=prior))
+
+
+def kept(nova, sid, campaign='c1'):
+    return RecordStore(nova).records('hv1', campaign)[0][sid][0]
+
+
+RECORD_KEEPING = ('create_aggregate', 'set_aggregate_metadata', 'delete_aggregate')
+
+
+def actions(nova):
+    """What was done to servers and services, without the writes that keep the records."""
+    return [w for w in nova.writes() if w not in RECORD_KEEPING]
 
 
 # ---------------------------------------------------------------- planning
 
 def test_plan_gives_each_server_its_outcome():
     nova = cloud()
-    nova.add_server('a-done', 'hv1', status='SHUTOFF', metadata=record('stop'))
-    nova.add_server('b-other-campaign', 'hv1', status='SHUTOFF', metadata=record('stop', 'c0'))
+    keep(nova, nova.add_server('a-done', 'hv1', status='SHUTOFF'), 'stop')
+    keep(nova, nova.add_server('b-other-campaign', 'hv1', status='SHUTOFF'), 'stop', 'c0')
     nova.add_server('c-error', 'hv1', status='ERROR')
     nova.add_server('d-shelved', 'hv1', status='SHELVED')
     nova.add_server('e-busy', 'hv1', task='rebooting')
     nova.add_server('f-web', 'hv1')
+    nova.calls.clear()
     drain = drainer(nova)
+    drain.load_records()
     entries = drain.plan(nova.servers_on_host('hv1'))
     assert [e['name'] for e in entries] == ['a-done', 'b-other-campaign', 'c-error', 'd-shelved',
                                             'e-busy', 'f-web']
@@ -78,7 +94,7 @@ def test_plan_uses_the_operator_destination_or_hints_the_roomiest_host():
              {'name': 'hv2', 'usable': True, 'free_ram_mb': 3000, 'zone': 'nova'},
              {'name': 'hv3', 'usable': True, 'free_ram_mb': 4000, 'zone': 'nova'},
              {'name': 'hv4', 'usable': False, 'free_ram_mb': 99999, 'zone': 'nova'}]
-    drain = drainer(nova, destinations={'web-1': 'hv2'})
+    drain = drainer(nova, destinations={'srv-web-1': 'hv2'})
     plan = by_name(drain.plan(nova.servers_on_host('hv1'), hint_hosts=hints))
     assert plan['web-1']['requested_destination'] == 'hv2'
     assert plan['web-1']['likely_destination'] == 'hv2'
@@ -109,6 +125,8 @@ def test_check_mode_plans_and_changes_nothing():
     assert drain.changed is True
     assert nova.calls == []
     assert all(not k.startswith(cm.PREFIX) for s in nova.servers.values() for k in s['metadata'])
+    assert nova.aggregate_store == {}
+    assert all(not s['locked'] for s in nova.servers.values())
     json.dumps(entries)   # plain data, fit for a module result
 
 
@@ -159,16 +177,17 @@ def test_drain_writes_the_record_before_each_action():
     nova.script(flaky, live='error')
     drainer(nova, max_parallel=1).drain()
     live = nova.call_index('live_migrate', web)
-    assert nova.call_index('set_metadata', web) < live
-    assert nova.calls_for(web, 'set_metadata')[0][2] == {
-        cm.KEY_ACTION: 'live_migrate', cm.KEY_STATE: 'moved', cm.KEY_ORIGIN_HOST: 'hv1',
-        cm.KEY_CAMPAIGN: 'c1', cm.KEY_AT: '2026-11-21T12:00:00Z', cm.KEY_PRIOR_STATUS: 'ACTIVE'}
+    assert nova.call_index('set_aggregate_metadata', web) < live
+    assert nova.calls_for(web, 'set_aggregate_metadata') == [
+        ('set_aggregate_metadata', web, 'live_migrate|moved|ACTIVE|2026-11-21T12:00:00Z|')]
+    assert kept(nova, web) == cm.CampaignRecord(action='live_migrate', state='moved', origin_host='hv1',
+                                                campaign='c1', at=NOW, prior_status='ACTIVE')
     # The fallback is recorded too, after the failed action and before its own.
     first_live = nova.call_index('live_migrate', flaky)
-    second_record = nova.call_index('set_metadata', flaky, start=first_live)
+    second_record = nova.call_index('set_aggregate_metadata', flaky, start=first_live)
     assert second_record < nova.call_index('cold_migrate', flaky)
-    assert nova.servers[flaky]['metadata'][cm.KEY_ACTION] == 'cold_migrate'
-    assert nova.servers[flaky]['metadata'][cm.KEY_STATE] == 'moved'
+    assert (kept(nova, flaky).action, kept(nova, flaky).state) == ('cold_migrate', 'moved')
+    assert all(not k.startswith(cm.PREFIX) for s in nova.servers.values() for k in s['metadata'])
 
 
 def test_last_fallback_stop_keeps_the_server_on_the_host_stopped():
@@ -181,8 +200,9 @@ def test_last_fallback_stop_keeps_the_server_on_the_host_stopped():
     assert entry['fallbacks_used'] == ['cold_migrate', 'stop']
     assert entry['to'] == 'hv1'
     assert nova.servers[sid]['status'] == 'SHUTOFF'
-    assert nova.servers[sid]['metadata'][cm.KEY_STATE] == 'stopped'
-    assert nova.servers[sid]['metadata'][cm.KEY_PRIOR_STATUS] == 'ACTIVE'
+    assert (kept(nova, sid).state, kept(nova, sid).prior_status, kept(nova, sid).locked) == (
+        'stopped', 'ACTIVE', True)
+    assert nova.servers[sid]['locked'] is True
     assert remaining == []
 
 
@@ -195,14 +215,15 @@ def test_server_whose_chain_fails_is_reported_and_remains():
     assert entry['outcome'] == 'failed'
     assert entry['error'] == 'migration error: live migration failed (scripted)'
     assert entry['fallbacks_used'] == []
-    assert remaining == [{'id': sid, 'name': 'panda', 'status': 'ACTIVE', 'task_state': None}]
+    assert remaining == [{'id': sid, 'name': 'panda', 'status': 'ACTIVE', 'task_state': None,
+                          'why': 'still ACTIVE'}]
     assert summarize(entries, remaining)['remaining'] == ['panda']
 
 
 def test_operator_destination_refused_falls_back_to_the_scheduler():
     nova = cloud()
     sid = nova.add_server('web', 'hv1')
-    entries, _remaining = drainer(nova, destinations={'web': 'hv9'}).drain()
+    entries, _remaining = drainer(nova, destinations={sid: 'hv9'}).drain()
     entry = entries[0]
     assert entry['outcome'] == 'done' and entry['action'] == 'live_migrate'
     assert entry['destination_fallback'] is True
@@ -217,8 +238,8 @@ def test_operator_destination_refused_falls_back_to_the_scheduler():
 def test_operator_destination_the_scheduler_rejects_falls_back_to_a_live_migration():
     nova = cloud()
     nova.services['hv3']['status'] = 'disabled'
-    nova.add_server('web', 'hv1')
-    entries, _remaining = drainer(nova, destinations={'web': 'hv3'}).drain()
+    sid = nova.add_server('web', 'hv1')
+    entries, _remaining = drainer(nova, destinations={sid: 'hv3'}).drain()
     entry = entries[0]
     assert entry['outcome'] == 'done'
     assert entry['action'] == 'live_migrate'
@@ -228,18 +249,18 @@ def test_operator_destination_the_scheduler_rejects_falls_back_to_a_live_migrati
 def test_shelve_partial_shelves_the_server_on_the_host():
     nova = cloud()
     sid = nova.add_server('web', 'hv1')
-    policy = {'servers': {'web': {'action': 'shelve_partial'}}}
+    policy = {'servers': {sid: {'action': 'shelve_partial'}}}
     entries, remaining = drainer(nova, policy=policy).drain()
     assert entries[0]['outcome'] == 'done' and entries[0]['to'] == 'hv1'
     assert nova.servers[sid]['status'] == 'SHELVED'
-    assert nova.servers[sid]['metadata'][cm.KEY_ACTION] == 'shelve_partial'
+    assert kept(nova, sid).action == 'shelve_partial'
     assert remaining == []
 
 
 def test_shelve_partial_is_reported_under_its_policy_name():
     nova = cloud()
-    nova.add_server('web', 'hv1')
-    policy = {'servers': {'web': {'action': 'shelve_partial'}}}
+    sid = nova.add_server('web', 'hv1')
+    policy = {'servers': {sid: {'action': 'shelve_partial'}}}
     entries, remaining = drainer(nova, policy=policy).drain()
     assert entries[0]['chain'] == ['shelve_partial']
     assert entries[0]['action'] == 'shelve_partial'
@@ -249,25 +270,25 @@ def test_shelve_partial_is_reported_under_its_policy_name():
 def test_delete_is_not_recorded():
     nova = cloud()
     sid = nova.add_server('scratch', 'hv1')
-    policy = {'allow_delete': True, 'servers': {'scratch': {'action': 'delete'}}}
+    policy = {'allow_delete': True, 'servers': {sid: {'action': 'delete'}}}
     entries, remaining = drainer(nova, policy=policy).drain()
     assert entries[0]['outcome'] == 'done' and entries[0]['action'] == 'delete'
     assert entries[0]['to'] is None
     assert sid not in nova.servers
-    assert nova.calls_for(sid, 'set_metadata') == []
+    assert nova.calls_for(sid, 'set_aggregate_metadata') == [] and nova.aggregate_store == {}
     assert remaining == []
 
 
 def test_a_rerun_resumes_instead_of_acting_again():
     nova = cloud()
-    kept = nova.add_server('kept', 'hv1')
+    stays = nova.add_server('kept', 'hv1')
     paused = nova.add_server('paused', 'hv1', status='PAUSED')
-    policy = {'servers': {'kept': {'action': 'leave'}, 'paused': {'action': 'leave'}}}
+    policy = {'servers': {stays: {'action': 'leave'}, paused: {'action': 'leave'}}}
     entries, remaining = drainer(nova, policy=policy).drain()
     first = by_name(entries)
-    assert first['kept']['outcome'] == 'done' and nova.servers[kept]['status'] == 'SHUTOFF'
+    assert first['kept']['outcome'] == 'done' and nova.servers[stays]['status'] == 'SHUTOFF'
     assert first['paused']['attempts'][0]['detail'] == 'kept as PAUSED'
-    assert nova.servers[paused]['metadata'][cm.KEY_STATE] == 'left'
+    assert kept(nova, paused).state == 'left'
     assert remaining == []
     writes = len(nova.calls)
     again, remaining = drainer(nova, policy=policy).drain()
@@ -302,14 +323,16 @@ def test_remaining_lists_what_would_not_survive_the_reboot():
     nova = cloud()
     active = nova.add_server('active', 'hv1')
     nova.add_server('off', 'hv1', status='SHUTOFF')
-    nova.add_server('left-paused', 'hv1', status='PAUSED', metadata=record('leave', prior='PAUSED'))
-    other = nova.add_server('other-campaign-paused', 'hv1', status='PAUSED',
-                            metadata=record('leave', campaign='c0', prior='PAUSED'))
+    keep(nova, nova.add_server('left-paused', 'hv1', status='PAUSED'), 'leave', prior='PAUSED')
+    other = nova.add_server('other-campaign-paused', 'hv1', status='PAUSED')
+    keep(nova, other, 'leave', campaign='c0', prior='PAUSED')
     nova.add_server('elsewhere', 'hv2')
-    remaining = drainer(nova).remaining()
-    assert remaining == [
-        {'id': active, 'name': 'active', 'status': 'ACTIVE', 'task_state': None},
-        {'id': other, 'name': 'other-campaign-paused', 'status': 'PAUSED', 'task_state': None}]
+    drain = drainer(nova)
+    drain.load_records()
+    assert drain.remaining() == [
+        {'id': active, 'name': 'active', 'status': 'ACTIVE', 'task_state': None, 'why': 'still ACTIVE'},
+        {'id': other, 'name': 'other-campaign-paused', 'status': 'PAUSED', 'task_state': None,
+         'why': 'still PAUSED'}]
 
 
 # ---------------------------------------------------------------- the compute service
@@ -419,8 +442,8 @@ def test_an_action_the_api_never_takes_fails_without_a_fallback():
     assert entry['error'] == ('POST /servers/%s/action: Service Unavailable (HTTP 503, '
                               '4 attempts); not tried after this API failure: cold_migrate, stop'
                               % sid)
-    # Neither migrated cold nor stopped for an outage of the API.
-    assert nova.writes() == ['set_metadata']
+    # Neither migrated cold nor stopped for an outage of the API; locked, as it stays on the host.
+    assert actions(nova) == ['lock']
     assert nova.servers[sid]['status'] == 'ACTIVE'
     assert [r['name'] for r in remaining] == ['web']
 
@@ -453,7 +476,8 @@ def test_nothing_more_is_started_or_waited_for_once_the_compute_service_is_down(
     assert [(e['name'], e['outcome'], e['error'], e['service_down']) for e in entries] == [
         (name, 'failed', 'compute service down', True) for name in ('a', 'b', 'c')]
     a, b, c = ('srv-%s' % name for name in 'abc')
-    assert nova.writes() == ['set_metadata', 'live_migrate']
+    assert actions(nova) == ['live_migrate']
+    assert nova.call_index('set_aggregate_metadata', a) < nova.call_index('live_migrate', a)
     assert nova.calls_for(a)[1] == ('live_migrate', a, None)
     # The migration under way is left to Nova: no abort, no fallback.
     assert nova.migration_records[0]['status'] not in ('completed', 'error', 'cancelled')
@@ -504,7 +528,7 @@ def test_planned_cold_migration_skips_the_live_attempt_nova_would_refuse():
     nova = cloud()
     sid = nova.add_server('web', 'hv1')
     other = nova.add_server('db', 'hv1')
-    policy = {'servers': {'db': {'action': 'live_migrate', 'fallbacks': []}}}
+    policy = {'servers': {other: {'action': 'live_migrate', 'fallbacks': []}}}
     drain = drainer(nova, policy=policy, destinations={sid: 'hv2'},
                     planned_actions={sid: 'cold_migrate', other: 'cold_migrate'})
     plan = by_name(drain.plan(nova.servers_on_host('hv1')))
@@ -529,8 +553,8 @@ def test_group_member_refused_by_every_host_is_tried_again_while_the_scheduler_c
     nova.script(member, rejected=3)
     nova.script(loner, rejected=2)
     clock = FakeClock()
-    policy = {'servers': {'db-1': {'action': 'live_migrate', 'fallbacks': []},
-                          'web': {'action': 'live_migrate', 'fallbacks': []}}}
+    policy = {'servers': {member: {'action': 'live_migrate', 'fallbacks': []},
+                          loner: {'action': 'live_migrate', 'fallbacks': []}}}
     entries, remaining = drainer(nova, policy=policy, clock=clock,
                                  destinations={member: 'hv2', loner: 'hv2'}).drain()
     got = by_name(entries)

@@ -18,6 +18,7 @@ from fake_nova import HOST, TASK, FakeNova  # pylint: disable=import-error
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import notice as n
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.policy import Policy
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
 from ansible_collections.cloudmaint.openstack.plugins.modules import maintenance_notice as mn
 
 UTC = datetime.timezone.utc
@@ -1052,9 +1053,14 @@ def test_engine_rerun_after_the_drain_acted_keeps_the_notice_of_servers_it_left_
     first.finish_webhooks()
     told = by_name(entries)['pets-1']['event']
     nova.servers['srv-pets-1']['status'] = 'SHUTOFF'
-    nova.servers['srv-pets-1']['metadata'].update(cm.record('stop', 'hv1', 'c1', clock.utcnow()))
-    moved = dict(cm.record('live_migrate', 'hv2', 'c1', clock.utcnow()), sla='pets')
-    nova.add_server('moved-here', 'hv1', metadata=moved)
+    store = RecordStore(nova)
+    store.put('srv-pets-1', cm.new_record('stop', 'hv1', 'c1', clock.utcnow()))
+    nova.add_server('moved-here', 'hv1', metadata={'sla': 'pets'})
+    store.put('srv-moved-here', cm.new_record('live_migrate', 'hv2', 'c1', clock.utcnow()))
+    # A tenant's forged record in its server's metadata is no record at all.
+    nova.servers['srv-cattle-1']['metadata'].update({
+        'cloudmaint:campaign': 'c1', 'cloudmaint:state': 'stopped', 'cloudmaint:action': 'stop',
+        'cloudmaint:origin_host': 'hv1'})
     hooks = Hooks()
     again, _clock = engine(nova, hooks, clock=clock)
     got = by_name(post(again, nova))

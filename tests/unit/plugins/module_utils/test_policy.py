@@ -25,6 +25,13 @@ def server(status='ACTIVE', sla=None, owner=None, **extra):
     return base
 
 
+def trusted(raw, *names):
+    """A policy whose ``servers:`` rules may match these names (found unique cloud-wide)."""
+    policy = pol.Policy(raw)
+    policy.trust_names(names)
+    return policy
+
+
 def errors_of(policy):
     with pytest.raises(pol.PolicyError) as info:
         pol.validate(policy)
@@ -163,7 +170,7 @@ VALIDATION_CASES = [
     ({'default': {'action': 'stop', 'fallbacks': ['delete']}}, P + '.default.fallbacks[0]',
      "'delete' is only allowed with allow_delete: true"),
     ({'owner_choice': {'actions': ['leave', 'delete']}}, P + '.owner_choice.actions[1]',
-     "'delete' is only allowed with allow_delete: true"),
+     "'delete' can never be an owner's choice (it destroys the server's disks)"),
     # numbers
     ({'live_migration': {'medium': {'pets': {'completion_timeout_s': 0}}}},
      P + '.live_migration.medium.pets.completion_timeout_s', 'must be > 0, got 0'),
@@ -268,13 +275,11 @@ def test_custom_root_name_in_paths():
 def test_delete_is_accepted_everywhere_with_allow_delete():
     normalized = pol.validate({
         'allow_delete': True,
-        'owner_choice': {'actions': ['leave', 'delete']},
         'classes': {'cattle': {'fallbacks': ['cold_migrate', 'delete']}},
         'projects': {'ci': {'action': 'delete'}},
         'servers': {'tmp-1': {'action': 'delete'}},
         'default': {'action': 'live_migrate', 'fallbacks': ['delete']},
     })
-    assert normalized['owner_choice']['actions'] == ['leave', 'delete']
     assert normalized['classes']['cattle']['fallbacks'] == ['cold_migrate', 'delete']
     assert normalized['projects']['ci']['action'] == 'delete'
     assert normalized['servers']['tmp-1']['action'] == 'delete'
@@ -338,12 +343,21 @@ PRECEDENCE_CASES = [
     ('operator override by id beats owner and class',
      {'servers': {'srv-id': {'action': 'leave'}}}, server(sla='pets', owner='stop'), 'leave', ['leave'],
      'override', 'pets'),
-    ('operator override by name',
-     {'servers': {'web-1': {'action': 'cold_migrate', 'fallbacks': ['stop']}}}, server(),
+    ('operator override by a trusted name',
+     trusted({'servers': {'web-1': {'action': 'cold_migrate', 'fallbacks': ['stop']}}}, 'web-1'), server(),
      'cold_migrate', ['cold_migrate', 'stop'], 'override', 'cattle'),
+    ('operator override by a name not trusted: ignored',
+     {'servers': {'web-1': {'action': 'cold_migrate', 'fallbacks': ['stop']}}}, server(),
+     'live_migrate', ['live_migrate', 'cold_migrate', 'stop'], 'class', 'cattle'),
     ('override by id beats override by name',
-     {'servers': {'web-1': {'action': 'stop'}, 'srv-id': {'action': 'suspend'}}}, server(),
+     trusted({'servers': {'web-1': {'action': 'stop'}, 'srv-id': {'action': 'suspend'}}}, 'web-1'), server(),
      'suspend', ['suspend'], 'override', 'cattle'),
+    ('delete override by a trusted name: ignored',
+     trusted({'allow_delete': True, 'servers': {'web-1': {'action': 'delete'}}}, 'web-1'), server(),
+     'live_migrate', ['live_migrate', 'cold_migrate', 'stop'], 'class', 'cattle'),
+    ('delete override by id',
+     {'allow_delete': True, 'servers': {'srv-id': {'action': 'delete'}}}, server(),
+     'delete', ['delete'], 'override', 'cattle'),
     ('custom owner key',
      {'owner_key': 'maintenance'}, server(metadata={'maintenance': 'stop'}),
      'stop', ['stop', 'live_migrate', 'cold_migrate'], 'owner', 'cattle'),
@@ -371,8 +385,18 @@ NOTE_CASES = [
     ({}, server(owner='delete'),
      "owner annotation cloudmaint:owner_action='delete' ignored: owners may choose only live_migrate, "
      "cold_migrate, shelve_partial, stop, suspend, leave"),
-    ({'servers': {'web-1': {'action': 'leave'}}}, server(owner='stop'),
+    (trusted({'servers': {'web-1': {'action': 'leave'}}}, 'web-1'), server(owner='stop'),
      "owner annotation cloudmaint:owner_action='stop' ignored: operator override applies"),
+    ({'servers': {'web-1': {'action': 'leave'}}}, server(),
+     "operator override for server name 'web-1' ignored: names are chosen by tenants and this one is not unique "
+     "in the cloud (use the server id)"),
+    (trusted({'servers': {'web-1': {'action': 'leave'}}}, 'db-1'), server(),
+     "operator override for server name 'web-1' ignored: names are chosen by tenants and this one is not unique "
+     "in the cloud (use the server id)"),
+    (trusted({'allow_rebuild': True, 'servers': {'web-1': {'action': 'rebuild'}}}, 'web-1'), server(),
+     "operator override for server name 'web-1' ignored: delete and rebuild overrides need the server id"),
+    (trusted({'allow_delete': True, 'servers': {'web-1': {'action': 'stop', 'fallbacks': ['delete']}}}, 'web-1'),
+     server(), "operator override for server name 'web-1' ignored: delete and rebuild overrides need the server id"),
     ({}, server(sla='panda'),
      "metadata sla='panda' is not a known SLA class (did you mean 'pandas'?): treated as unlabelled (class cattle)"),
 ]
@@ -475,14 +499,28 @@ ACTION_STATUS_CASES = [
 
 @pytest.mark.parametrize('action, status, chain', ACTION_STATUS_CASES)
 def test_what_nova_accepts_per_status(action, status, chain):
-    policy = {'allow_delete': True, 'servers': {'web-1': {'action': action}}}
+    policy = {'allow_delete': True, 'allow_rebuild': True, 'servers': {'srv-id': {'action': action}}}
     decision = pol.resolve(policy, server(status), 'medium')
     assert decision.chain == chain
     assert decision.policy_chain == [action]
 
 
+@pytest.mark.parametrize('policy, path, message', [
+    ({'servers': {'srv-id': {'action': 'rebuild'}}}, 'servers.srv-id.action',
+     "'rebuild' is only allowed with allow_rebuild: true"),
+    ({'allow_delete': True, 'default': {'action': 'stop', 'fallbacks': ['rebuild']}}, 'default.fallbacks[0]',
+     "'rebuild' is only allowed with allow_rebuild: true"),
+    ({'allow_rebuild': True, 'owner_choice': {'enabled': True, 'actions': ['stop', 'rebuild']}},
+     'owner_choice.actions[1]', "'rebuild' can never be an owner's choice (it destroys the server's disks)"),
+    ({'allow_delete': True, 'owner_choice': {'enabled': True, 'actions': ['delete']}},
+     'owner_choice.actions[0]', "'delete' can never be an owner's choice (it destroys the server's disks)"),
+])
+def test_destructive_actions_need_their_own_opt_in_and_are_never_the_owners(policy, path, message):
+    assert ('cloudmaint_policy.' + path, message) in errors_of(policy)
+
+
 def test_leave_on_paused_server_warns_that_it_cannot_be_stopped():
-    decision = pol.resolve({'servers': {'web-1': {'action': 'leave'}}}, server('PAUSED'), 'medium')
+    decision = pol.resolve({'servers': {'srv-id': {'action': 'leave'}}}, server('PAUSED'), 'medium')
     assert decision.action == 'leave'
     assert decision.notes == ['PAUSED server left in place: Nova cannot stop it cleanly, its paused state ends '
                               'with the host reboot']
@@ -616,9 +654,36 @@ def test_server_needs_an_id_or_name(bad):
 
 
 def test_server_known_by_name_only_and_without_metadata():
-    decision = pol.resolve({'servers': {'web-1': {'action': 'stop'}}},
+    decision = pol.resolve(trusted({'servers': {'web-1': {'action': 'stop'}}}, 'web-1'),
                            {'name': 'web-1', 'status': 'ACTIVE', 'metadata': None}, 'medium')
     assert (decision.server_id, decision.action, decision.source) == (None, 'stop', 'override')
+    assert decision.reason == 'operator override for server web-1: stop, no fallbacks'
+
+
+def test_server_rule_keys_are_what_the_module_checks_for_uniqueness():
+    policy = pol.Policy({'servers': {'web-1': {'action': 'stop'}, 'srv-id': {'action': 'leave'}}})
+    assert policy.server_rule_keys() == ['srv-id', 'web-1']
+
+
+def test_names_are_untrusted_until_the_caller_says_so():
+    raw = {'servers': {'web-1': {'action': 'stop'}}}
+    policy = pol.Policy(raw)
+    assert policy.resolve(server(), 'medium').source == 'class'
+    policy.trust_names(['web-1'])
+    assert policy.resolve(server(), 'medium').source == 'override'
+    policy.trust_names([])
+    assert policy.resolve(server(), 'medium').source == 'class'
+    assert pol.resolve(raw, server(), 'medium').source == 'class'
+
+
+@pytest.mark.parametrize('action', sorted(pol.NAME_REFUSED))
+def test_delete_and_rebuild_never_apply_by_name(action):
+    policy = trusted({'allow_delete': True, 'allow_rebuild': True, 'servers': {'web-1': {'action': action}}},
+                     'web-1')
+    decision = policy.resolve(server(), 'medium')
+    assert action not in decision.chain
+    by_id = pol.Policy({'allow_delete': True, 'allow_rebuild': True, 'servers': {'srv-id': {'action': action}}})
+    assert by_id.resolve(server(), 'medium').chain == [action]
 
 
 @pytest.mark.parametrize('move_back, rolling, expected', [

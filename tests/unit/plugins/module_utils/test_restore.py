@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import datetime
 
+import pytest
 
-from fake_nova import HOST, FakeNova, make_waiter  # pylint: disable=import-error
+from fake_nova import HOST, TASK, FakeNova, make_waiter  # pylint: disable=import-error
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import HostDrain
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.restore import (
-    HostRestore,
-    campaign_servers,
-)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.policy import Policy
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.restore import HostRestore
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
 
 NOW = datetime.datetime(2026, 11, 21, 13, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -23,22 +24,50 @@ def cloud():
     return FakeNova(error=NovaError, hosts=['hv1', 'hv2', 'hv3'])
 
 
-def record(action, prior='ACTIVE', campaign='c1', origin='hv1'):
-    meta = cm.record(action, origin, campaign, NOW, prior_status=prior)
-    meta['sla'] = 'pets'    # the owner's own metadata, never touched
-    return meta
+OWNER = {'sla': 'pets'}    # the owner's own metadata, never touched
+
+
+def server(nova, name, host, action, prior='ACTIVE', campaign='c1', origin='hv1', locked=False, **kwargs):
+    """A server with the record a drain of ``campaign`` kept of it."""
+    sid = nova.add_server(name, host, metadata=OWNER, locked=locked, **kwargs)
+    keep(nova, sid, action, prior, campaign, origin, locked)
+    return sid
+
+
+def keep(nova, sid, action, prior='ACTIVE', campaign='c1', origin='hv1', locked=False):
+    rec = cm.new_record(action, origin, campaign, NOW, prior_status=prior)
+    RecordStore(nova).put(sid, cm.with_lock(rec) if locked else rec)
+
+
+def moved_away(nova, sid, to='hv2'):
+    """Moves ``sid`` as the drain did (Nova keeps its migration record), then forgets the calls."""
+    if nova.servers[sid]['status'] == 'SHUTOFF':
+        nova.cold_migrate(sid, to)
+        settle(nova, sid)
+        nova.confirm_resize(sid)
+    else:
+        nova.live_migrate(sid, to)
+    settle(nova, sid)
+    assert nova.servers[sid][HOST] == to
+    nova.calls.clear()
+
+
+def settle(nova, sid):
+    for _poll in range(20):
+        if not nova.server(sid)[TASK]:
+            return
 
 
 def restorer(nova, move_back=True, **kwargs):
     return HostRestore(nova, make_waiter(), 'hv1', move_back, now=lambda: NOW, **kwargs)
 
 
+def records_of(nova, sid):
+    return RecordStore(nova).records()[0].get(sid, [])
+
+
 def restore_one(nova, sid, move_back=True, **kwargs):
-    return restorer(nova, move_back, **kwargs).restore_one(nova.server(sid))
-
-
-def campaign_keys(nova, sid):
-    return sorted(k for k in nova.servers[sid]['metadata'] if k.startswith(cm.PREFIX))
+    return restorer(nova, move_back, **kwargs).restore_one((sid, records_of(nova, sid)[0]))
 
 
 def steps(entry):
@@ -49,7 +78,7 @@ def steps(entry):
 
 def test_stopped_server_is_started_and_its_record_cleared():
     nova = cloud()
-    sid = nova.add_server('web', 'hv1', status='SHUTOFF', metadata=record('stop'))
+    sid = server(nova, 'web', 'hv1', 'stop', status='SHUTOFF')
     entry = restore_one(nova, sid)
     assert entry['outcome'] == 'done'
     assert steps(entry) == ['start']
@@ -57,15 +86,14 @@ def test_stopped_server_is_started_and_its_record_cleared():
     assert entry['result'] == 'already ACTIVE'
     assert (entry['status_before'], entry['status_after']) == ('SHUTOFF', 'ACTIVE')
     assert nova.servers[sid]['status'] == 'ACTIVE'
-    assert campaign_keys(nova, sid) == []
+    assert records_of(nova, sid) == []
     assert nova.servers[sid]['metadata'] == {'sla': 'pets'}
     assert entry['record']['state'] == 'stopped'
 
 
 def test_offloaded_server_is_unshelved_on_its_origin_host_first():
     nova = cloud()
-    sid = nova.add_server('web', None, status='SHELVED_OFFLOADED', zone='nova',
-                          metadata=record('shelve_partial'))
+    sid = server(nova, 'web', None, 'shelve_partial', status='SHELVED_OFFLOADED', zone='nova')
     entry = restore_one(nova, sid)
     assert entry['outcome'] == 'done' and steps(entry) == ['unshelve']
     assert entry['steps'][0]['path'] == 'origin_host'
@@ -75,8 +103,7 @@ def test_offloaded_server_is_unshelved_on_its_origin_host_first():
 
 def test_unshelve_goes_elsewhere_when_the_origin_host_is_refused():
     nova = cloud()
-    sid = nova.add_server('web', None, status='SHELVED_OFFLOADED', zone='nova',
-                          metadata=record('shelve_partial'))
+    sid = server(nova, 'web', None, 'shelve_partial', status='SHELVED_OFFLOADED', zone='nova')
     nova.script(sid, refuse={'unshelve:host': (400, 'origin host is full')})
     entry = restore_one(nova, sid)
     assert entry['outcome'] == 'done'
@@ -87,7 +114,7 @@ def test_unshelve_goes_elsewhere_when_the_origin_host_is_refused():
 
 def test_shelved_server_still_on_its_host_is_unshelved_in_place():
     nova = cloud()
-    sid = nova.add_server('web', 'hv1', status='SHELVED', metadata=record('shelve_partial'))
+    sid = server(nova, 'web', 'hv1', 'shelve_partial', status='SHELVED')
     entry = restore_one(nova, sid)
     assert entry['outcome'] == 'done'
     assert entry['steps'][0]['path'] == 'in_place'
@@ -96,7 +123,8 @@ def test_shelved_server_still_on_its_host_is_unshelved_in_place():
 
 def test_moved_server_is_live_migrated_back_when_move_back_is_on():
     nova = cloud()
-    sid = nova.add_server('web', 'hv2', metadata=record('live_migrate'))
+    sid = server(nova, 'web', 'hv1', 'live_migrate')
+    moved_away(nova, sid)
     entry = restore_one(nova, sid, move_back=True)
     assert entry['outcome'] == 'done'
     assert steps(entry) == ['live_migrate']
@@ -104,12 +132,13 @@ def test_moved_server_is_live_migrated_back_when_move_back_is_on():
     assert nova.calls_for(sid, 'live_migrate') == [('live_migrate', sid, 'hv1')]
     assert (entry['host_before'], entry['host_after']) == ('hv2', 'hv1')
     assert entry['result'] == 'already on its origin host hv1'
-    assert campaign_keys(nova, sid) == []
+    assert records_of(nova, sid) == []
 
 
 def test_moved_shutoff_server_is_cold_migrated_back():
     nova = cloud()
-    sid = nova.add_server('web', 'hv2', status='SHUTOFF', metadata=record('cold_migrate', 'SHUTOFF'))
+    sid = server(nova, 'web', 'hv1', 'cold_migrate', 'SHUTOFF', status='SHUTOFF')
+    moved_away(nova, sid)
     entry = restore_one(nova, sid, move_back=True)
     assert entry['outcome'] == 'done' and steps(entry) == ['cold_migrate']
     assert nova.servers[sid][HOST] == 'hv1' and nova.servers[sid]['status'] == 'SHUTOFF'
@@ -118,17 +147,18 @@ def test_moved_shutoff_server_is_cold_migrated_back():
 
 def test_moved_server_stays_when_move_back_is_off():
     nova = cloud()
-    sid = nova.add_server('web', 'hv2', metadata=record('live_migrate'))
+    sid = server(nova, 'web', 'hv1', 'live_migrate')
+    moved_away(nova, sid)
     entry = restore_one(nova, sid, move_back=False)
     assert entry['outcome'] == 'done' and entry['steps'] == []
     assert entry['result'] == 'moving back is off: stays on hv2'
     assert nova.servers[sid][HOST] == 'hv2'
-    assert nova.writes() == ['delete_metadata'] * 6
+    assert nova.calls == [('set_aggregate_metadata', sid, None)]
 
 
 def test_left_server_that_was_running_is_started():
     nova = cloud()
-    sid = nova.add_server('web', 'hv1', status='SHUTOFF', metadata=record('leave', 'ACTIVE'))
+    sid = server(nova, 'web', 'hv1', 'leave', 'ACTIVE', status='SHUTOFF')
     entry = restore_one(nova, sid)
     assert steps(entry) == ['start']
     assert nova.servers[sid]['status'] == 'ACTIVE'
@@ -136,7 +166,7 @@ def test_left_server_that_was_running_is_started():
 
 def test_left_server_that_was_stopped_stays_stopped():
     nova = cloud()
-    sid = nova.add_server('web', 'hv1', status='SHUTOFF', metadata=record('leave', 'SHUTOFF'))
+    sid = server(nova, 'web', 'hv1', 'leave', 'SHUTOFF', status='SHUTOFF')
     entry = restore_one(nova, sid)
     assert entry['steps'] == [] and entry['outcome'] == 'done'
     assert entry['result'] == 'was SHUTOFF before the campaign: stays SHUTOFF'
@@ -145,7 +175,7 @@ def test_left_server_that_was_stopped_stays_stopped():
 
 def test_suspended_server_is_resumed():
     nova = cloud()
-    sid = nova.add_server('web', 'hv1', status='SUSPENDED', metadata=record('suspend'))
+    sid = server(nova, 'web', 'hv1', 'suspend', status='SUSPENDED')
     entry = restore_one(nova, sid)
     assert steps(entry) == ['resume'] and nova.servers[sid]['status'] == 'ACTIVE'
 
@@ -154,9 +184,10 @@ def test_suspended_server_is_resumed():
 
 def test_busy_server_is_waited_for_then_moved_back():
     nova = cloud()
-    sid = nova.add_server('web', 'hv2', status='MIGRATING', task='migrating',
-                          pending={'status': 'ACTIVE', 'host': 'hv3'},
-                          metadata=record('live_migrate'))
+    sid = server(nova, 'web', 'hv1', 'live_migrate')
+    moved_away(nova, sid)
+    # Someone else's move, still under way.
+    nova.live_migrate(sid, 'hv3')
     entry = restore_one(nova, sid)
     assert entry['outcome'] == 'done'
     assert steps(entry) == ['wait', 'live_migrate']
@@ -166,7 +197,7 @@ def test_busy_server_is_waited_for_then_moved_back():
 
 def test_unconfirmed_cold_migration_is_confirmed_then_moved_back():
     nova = cloud()
-    sid = nova.add_server('web', 'hv1', metadata=record('cold_migrate'))
+    sid = server(nova, 'web', 'hv1', 'cold_migrate')
     nova.cold_migrate(sid)
     for _poll in range(10):
         if nova.server(sid)['status'] == 'VERIFY_RESIZE':
@@ -182,17 +213,18 @@ def test_unconfirmed_cold_migration_is_confirmed_then_moved_back():
 
 def test_rebuild_pending_server_that_was_stopped_is_rebuilt_and_stays_stopped():
     nova = cloud()
-    sid = nova.add_server('web', 'hv1', status='SHUTOFF', metadata=record('rebuild', 'SHUTOFF'))
+    sid = server(nova, 'web', 'hv1', 'rebuild', 'SHUTOFF', status='SHUTOFF')
     entry = restore_one(nova, sid)
     assert entry['outcome'] == 'done' and steps(entry) == ['rebuild']
     assert nova.calls_for(sid, 'rebuild') == [('rebuild', sid, 'img-1')]
     assert nova.servers[sid]['status'] == 'SHUTOFF'
     assert entry['result'] == 'already restored'
+    assert records_of(nova, sid) == []
 
 
 def test_rebuild_pending_server_found_running_is_stopped_again_when_it_was_not_running():
     nova = cloud()
-    sid = nova.add_server('web', 'hv1', status='ACTIVE', metadata=record('rebuild', 'SHUTOFF'))
+    sid = server(nova, 'web', 'hv1', 'rebuild', 'SHUTOFF', status='ACTIVE')
     entry = restore_one(nova, sid)
     assert entry['outcome'] == 'done'
     assert nova.servers[sid]['status'] == 'SHUTOFF'
@@ -202,7 +234,7 @@ def test_rebuild_pending_server_found_running_is_stopped_again_when_it_was_not_r
 def test_rebuild_pending_server_that_was_running_is_started_after_the_rebuild():
     nova = cloud()
     # The drain stopped it (rebuild keeps a server here, stopped cleanly before the reboot).
-    sid = nova.add_server('web', 'hv1', status='SHUTOFF', metadata=record('rebuild', 'ACTIVE'))
+    sid = server(nova, 'web', 'hv1', 'rebuild', 'ACTIVE', status='SHUTOFF')
     entry = restore_one(nova, sid)
     assert entry['outcome'] == 'done'
     assert nova.servers[sid]['status'] == 'ACTIVE'
@@ -210,51 +242,55 @@ def test_rebuild_pending_server_that_was_running_is_started_after_the_rebuild():
 
 def test_boot_from_volume_server_cannot_be_rebuilt():
     nova = cloud()
-    sid = nova.add_server('web', 'hv1', status='SHUTOFF', image=None,
-                          metadata=record('rebuild', 'ACTIVE'))
+    sid = server(nova, 'web', 'hv1', 'rebuild', 'ACTIVE', status='SHUTOFF', image=None)
     entry = restore_one(nova, sid)
     assert entry['outcome'] == 'failed'
     assert entry['result'] == 'failed: boot-from-volume server: no image to rebuild from'
-    assert campaign_keys(nova, sid) != []
+    assert [r.state for r in records_of(nova, sid)] == ['rebuild_pending']
 
 
 # ---------------------------------------------------------------- failures, records, check mode
 
 def test_failed_step_is_reported_and_the_record_kept():
     nova = cloud()
-    sid = nova.add_server('web', 'hv1', status='SHUTOFF', metadata=record('stop'))
+    sid = server(nova, 'web', 'hv1', 'stop', status='SHUTOFF')
     nova.script(sid, refuse={'os-start': (409, 'Instance web is locked')})
-    restore = restorer(nova)
-    entry = restore.restore_one(nova.server(sid))
+    nova.calls.clear()
+    entry = restore_one(nova, sid)
     assert entry['outcome'] == 'failed'
     assert entry['result'] == 'failed: Instance web is locked'
     assert entry['steps'][0]['outcome'] == 'failed' and entry['steps'][0]['status_code'] == 409
     assert entry['status_after'] == 'SHUTOFF'
-    assert len(campaign_keys(nova, sid)) == 6
-    assert 'delete_metadata' not in nova.writes()
+    assert [r.state for r in records_of(nova, sid)] == ['stopped']
+    assert 'set_aggregate_metadata' not in nova.writes()
 
 
-def test_keep_records_keeps_the_campaign_keys():
+def test_keep_records_keeps_the_records_and_their_ledger():
     nova = cloud()
-    sid = nova.add_server('web', 'hv1', status='SHUTOFF', metadata=record('stop'))
-    entry = restore_one(nova, sid, keep_records=True)
-    assert entry['outcome'] == 'done' and nova.servers[sid]['status'] == 'ACTIVE'
-    assert len(campaign_keys(nova, sid)) == 6
-    assert 'delete_metadata' not in nova.writes()
+    sid = server(nova, 'web', 'hv1', 'stop', status='SHUTOFF')
+    nova.calls.clear()
+    entries = restorer(nova, keep_records=True).restore()
+    assert entries[0]['outcome'] == 'done' and nova.servers[sid]['status'] == 'ACTIVE'
+    assert [r.state for r in records_of(nova, sid)] == ['stopped']
+    assert [w for w in nova.writes() if 'aggregate' in w] == []
 
 
 def test_server_in_error_keeps_its_record_for_the_operator():
     nova = cloud()
-    sid = nova.add_server('web', 'hv2', status='ERROR', metadata=record('live_migrate'))
+    sid = server(nova, 'web', 'hv1', 'live_migrate')
+    moved_away(nova, sid)
+    nova.servers[sid]['status'] = 'ERROR'
     entry = restore_one(nova, sid)
     assert entry['result'] == 'server in ERROR: left for the operator'
-    assert len(campaign_keys(nova, sid)) == 6
+    assert entry['outcome'] == 'left_in_error'
+    assert [r.state for r in records_of(nova, sid)] == ['moved']
 
 
 def test_check_mode_plans_the_first_step_without_acting():
     nova = cloud()
-    stopped = nova.add_server('a-stopped', 'hv1', status='SHUTOFF', metadata=record('stop'))
-    moved = nova.add_server('b-moved', 'hv2', metadata=record('live_migrate'))
+    stopped = server(nova, 'a-stopped', 'hv1', 'stop', status='SHUTOFF')
+    moved = server(nova, 'b-moved', 'hv2', 'live_migrate')
+    nova.calls.clear()
     restore = restorer(nova, move_back=False, check_mode=True)
     entries = restore.restore()
     assert [e['name'] for e in entries] == ['a-stopped', 'b-moved']
@@ -265,20 +301,17 @@ def test_check_mode_plans_the_first_step_without_acting():
     assert restore.changed is True
     assert nova.calls == []
     assert nova.servers[stopped]['status'] == 'SHUTOFF'
-    assert len(campaign_keys(nova, moved)) == 6
+    assert [r.state for r in records_of(nova, moved)] == ['moved']
 
 
 def test_restore_takes_only_this_hosts_records_of_this_campaign():
     nova = cloud()
-    nova.add_server('b-mine', 'hv1', status='SHUTOFF', metadata=record('stop'))
-    nova.add_server('a-mine-too', 'hv1', status='SHUTOFF', metadata=record('stop'))
-    other_campaign = nova.add_server('c-other', 'hv1', status='SHUTOFF',
-                                     metadata=record('stop', campaign='c0'))
-    other_host = nova.add_server('d-other-host', 'hv2', status='SHUTOFF',
-                                 metadata=record('stop', origin='hv2'))
-    nova.add_server('e-untouched', 'hv1', status='SHUTOFF')
-    assert sorted(s['name'] for s in campaign_servers(nova, 'hv1')) == [
-        'a-mine-too', 'b-mine', 'c-other']
+    server(nova, 'b-mine', 'hv1', 'stop', status='SHUTOFF')
+    server(nova, 'a-mine-too', 'hv1', 'stop', status='SHUTOFF')
+    other_campaign = server(nova, 'c-other', 'hv1', 'stop', campaign='c0', status='SHUTOFF')
+    other_host = server(nova, 'd-other-host', 'hv2', 'stop', origin='hv2', status='SHUTOFF')
+    untouched = nova.add_server('e-untouched', 'hv1', status='SHUTOFF')
+    assert sorted(RecordStore(nova).records('hv1')[0]) == ['srv-a-mine-too', 'srv-b-mine', 'srv-c-other']
     restore = restorer(nova, campaign='c1', max_parallel=2)
     entries = restore.restore()
     assert [e['name'] for e in entries] == ['a-mine-too', 'b-mine']
@@ -286,13 +319,128 @@ def test_restore_takes_only_this_hosts_records_of_this_campaign():
     assert restore.changed is True
     assert nova.servers[other_campaign]['status'] == 'SHUTOFF'
     assert nova.servers[other_host]['status'] == 'SHUTOFF'
+    assert nova.servers[untouched]['status'] == 'SHUTOFF'
+    assert sorted(RecordStore(nova).records()[0]) == [other_campaign, other_host]
 
 
 def test_nothing_to_restore_changes_nothing():
     nova = cloud()
-    sid = nova.add_server('web', 'hv1', metadata=dict(record('stop'), **cm.mark_restored(NOW)))
+    sid = nova.add_server('web', 'hv1')
+    RecordStore(nova).put(sid, cm.mark_restored(cm.new_record('stop', 'hv1', 'c1', NOW), NOW))
+    nova.calls.clear()
     restore = restorer(nova, keep_records=True)
-    entry = restore.restore_one(nova.server(sid))
+    entry = restore.restore_one((sid, records_of(nova, sid)[0]))
     assert entry['result'] == 'already restored' and entry['steps'] == []
     assert restore.changed is False
     assert nova.calls == []
+
+
+# ---------------------------------------------------------------- locks, Nova's witness, the ledger
+
+def test_restore_undoes_the_drain_unlocks_what_it_locked_and_drops_the_ledger():
+    nova = cloud()
+    web = nova.add_server('web', 'hv1')
+    db = nova.add_server('db', 'hv1')
+    off = nova.add_server('off', 'hv1', status='SHUTOFF')
+    policy = Policy({'servers': {db: {'action': 'stop'}, off: {'action': 'leave'}}})
+    HostDrain(nova, make_waiter(), policy, 'hv1', 'c1', now=lambda: NOW).drain()
+    assert nova.servers[web][HOST] != 'hv1' and not nova.servers[web]['locked']
+    assert nova.servers[db]['locked'] and nova.servers[off]['locked']
+    nova.calls.clear()
+    restore = restorer(nova, campaign='c1')
+    entries = {e['name']: e for e in restore.restore()}
+    assert {name: e['outcome'] for name, e in entries.items()} == {'db': 'done', 'off': 'done', 'web': 'done'}
+    assert entries['db']['unlocked'] is True and entries['off']['unlocked'] is True
+    assert 'unlocked' not in entries['web']
+    assert sorted(c[1] for c in nova.calls if c[0] == 'unlock') == [db, off]
+    assert [(s[HOST], s['status'], s['locked']) for s in (nova.servers[sid] for sid in (web, db, off))] == [
+        ('hv1', 'ACTIVE', False), ('hv1', 'ACTIVE', False), ('hv1', 'SHUTOFF', False)]
+    assert RecordStore(nova).records()[0] == {}
+    assert nova.aggregate_store == {}
+    assert nova.calls[-1][0] == 'delete_aggregate'
+
+
+def test_a_lock_someone_else_set_is_neither_taken_nor_released():
+    nova = cloud()
+    theirs = nova.add_server('theirs', 'hv1', locked=True)
+    nova.servers[theirs]['locked_reason'] = 'legal hold'
+    policy = Policy({'servers': {theirs: {'action': 'stop'}}})
+    HostDrain(nova, make_waiter(), policy, 'hv1', 'c1', now=lambda: NOW).drain()
+    assert nova.calls_for(theirs, 'lock') == []
+    assert records_of(nova, theirs)[0].locked is False
+    entries = restorer(nova, campaign='c1').restore()
+    assert entries[0]['outcome'] == 'done' and 'unlocked' not in entries[0]
+    assert nova.calls_for(theirs, 'unlock') == []
+    assert (nova.servers[theirs]['locked'], nova.servers[theirs]['locked_reason']) == (True, 'legal hold')
+
+
+def test_a_record_says_locked_but_someone_unlocked_it_since():
+    nova = cloud()
+    sid = server(nova, 'web', 'hv1', 'stop', locked=True, status='SHUTOFF')
+    nova.unlock(sid)
+    nova.calls.clear()
+    entry = restore_one(nova, sid)
+    assert entry['outcome'] == 'done' and 'unlocked' not in entry
+    assert nova.calls_for(sid, 'unlock') == []
+
+
+@pytest.mark.parametrize('history', ['none', 'from another host', 'failed'])
+def test_no_move_back_without_nova_s_record_of_the_server_leaving_its_origin(history):
+    nova = cloud()
+    sid = server(nova, 'web', 'hv1' if history == 'failed' else 'hv2', 'live_migrate', locked=True)
+    if history == 'from another host':
+        moved_away(nova, sid, to='hv3')
+    elif history == 'failed':
+        nova.script(sid, live='error')
+        nova.live_migrate(sid, 'hv2')
+        settle(nova, sid)
+        nova.servers[sid][HOST] = 'hv3'
+    nova.calls.clear()
+    entries = restorer(nova, campaign='c1').restore()
+    assert entries[0]['outcome'] == 'unconfirmed'
+    assert entries[0]['result'] == 'Nova has no completed migration of it from hv1: not moved, record kept'
+    assert nova.calls == []
+    assert nova.servers[sid][HOST] != 'hv1' and nova.servers[sid]['locked'] is True
+    assert [r.state for r in records_of(nova, sid)] == ['moved']
+
+
+def test_record_of_a_server_that_no_longer_exists_is_dropped():
+    nova = cloud()
+    keep(nova, 'srv-gone', 'stop')
+    restore = restorer(nova, campaign='c1')
+    entries = restore.restore()
+    assert entries == [{'id': 'srv-gone', 'name': None, 'record': entries[0]['record'], 'steps': [],
+                        'outcome': 'gone', 'result': 'server no longer exists: record dropped'}]
+    assert entries[0]['record']['state'] == 'stopped'
+    assert nova.aggregate_store == {}
+
+
+def test_server_in_error_before_the_campaign_is_released():
+    nova = cloud()
+    sid = server(nova, 'broken', 'hv1', 'leave', prior='ERROR', locked=True, status='ERROR')
+    entry = restorer(nova, campaign='c1').restore()[0]
+    assert entry['outcome'] == 'done' and entry['unlocked'] is True
+    assert nova.servers[sid]['locked'] is False
+    assert records_of(nova, sid) == [] and nova.aggregate_store == {}
+
+
+def test_server_the_campaign_left_in_error_keeps_its_record_and_lock():
+    nova = cloud()
+    sid = server(nova, 'web', 'hv1', 'stop', locked=True, status='ERROR')
+    entry = restorer(nova, campaign='c1').restore()[0]
+    assert entry['outcome'] == 'left_in_error'
+    assert nova.servers[sid]['locked'] is True
+    assert [r.state for r in records_of(nova, sid)] == ['stopped']
+    assert len(nova.aggregate_store) == 1
+
+
+def test_restore_of_every_campaign_releases_the_older_records_with_the_newest():
+    nova = cloud()
+    sid = nova.add_server('web', 'hv1', status='SHUTOFF')
+    RecordStore(nova).put(sid, cm.new_record('leave', 'hv1', 'c0', NOW - datetime.timedelta(days=7),
+                                             prior_status='SHUTOFF'))
+    keep(nova, sid, 'stop', campaign='c1')
+    entries = restorer(nova).restore()
+    assert [(e['outcome'], e['record']['campaign']) for e in entries] == [('done', 'c1')]
+    assert nova.servers[sid]['status'] == 'ACTIVE'
+    assert nova.aggregate_store == {}

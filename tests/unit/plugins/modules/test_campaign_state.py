@@ -10,30 +10,22 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api impo
 from ansible_collections.cloudmaint.openstack.plugins.modules import campaign_state
 
 
-class Response(object):
-    def __init__(self, body):
-        self.body = body
-
-    def json(self):
-        return self.body
-
-
 class RacingNova(object):
     """Another host of the batch creates the ledger between this one's listing and its POST."""
 
     def __init__(self, status=409):
-        self.aggregates = []
+        self.existing = []
         self.status = status
         self.requests = 0
 
-    def get_json(self, path, microversion):
+    def aggregates(self):
         self.requests += 1
-        return {'aggregates': list(self.aggregates)}
+        return list(self.existing)
 
-    def request(self, method, path, microversion, json=None):
+    def create_aggregate(self, name):
         self.requests += 1
-        self.aggregates.append({'id': 7, 'name': json['aggregate']['name'], 'metadata': {}})
-        raise NovaError(self.status, 'Aggregate %s already exists.' % json['aggregate']['name'], 'POST', path)
+        self.existing.append({'id': 7, 'name': name, 'metadata': {}})
+        raise NovaError(self.status, 'Aggregate %s already exists.' % name, 'POST', '/os-aggregates')
 
 
 def module(nova):

@@ -63,7 +63,7 @@ def test_decisions_cover_only_the_servers_on_the_hosts():
 
 def test_policy_override_changes_what_the_planner_moves():
     snapshot = _snapshot(FLEET)
-    decisions = _decisions(snapshot, ['hv1', 'hv2'], {'servers': {'vm-a': {'action': 'leave'}}})
+    decisions = _decisions(snapshot, ['hv1', 'hv2'], {'servers': {'a': {'action': 'leave'}}})
     plan, violations = mp.make_plan(snapshot, PARAMS, {s: d.action for s, d in decisions.items()})
     assert violations == []
     assert 'a' not in {m['server'] for m in plan['moves']}
