@@ -10,12 +10,18 @@ temporary path."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 
 import pytest
 
 CLOUDCTL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
                         'sandbox', 'cloudctl')
+
+
+def _default_signals():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def install(tmp_path, apt_get_body):
@@ -36,8 +42,12 @@ apt-get() {
 }
 apt_install mariadb-server rabbitmq-server
 ''' % apt_get_body
+    # A shell started in the background of another (make in a CI job, nohup) inherits SIGINT
+    # ignored, and bash cannot trap a signal ignored on entry: the install runs with the
+    # dispositions an operator's shell gives it.
     done = subprocess.run(['bash', '-c', script, 'test', CLOUDCTL, str(policy), str(seen)],
-                          capture_output=True, text=True, timeout=30, check=False)
+                          capture_output=True, text=True, timeout=30, check=False,
+                          preexec_fn=_default_signals)
     return done.returncode, (seen.read_text() if seen.exists() else ''), policy
 
 
