@@ -363,7 +363,7 @@ def test_inventory_request_count_does_not_follow_the_fleet(cloud_env, conn, serv
     # placement may need a second query when a host is full in memory, never more per server
     assert abs(request_count(first) - request_count(second)) <= 2
     assert request_count(second) <= 12
-    assert {server.name for server in booted} <= set(groups["servers"])
+    assert {"%s_%s" % (server.name, server.id) for server in booted} <= set(groups["servers"])
 
 
 # ---- errors -------------------------------------------------------------------------------------
