@@ -51,6 +51,16 @@ def conn(cloud_env):
     return connection
 
 
+@pytest.fixture(scope="session")
+def tenant(cloud_env):  # pylint: disable=unused-argument
+    """The owner of the web-shop project with the tenant's own credentials (clouds.yaml
+    ``sandbox-tenant``), never the admin acting for them."""
+    import openstack.config
+    import openstack.connection
+    region = openstack.config.OpenStackConfig(config_files=[CLOUDS_YAML]).get_one(cloud="sandbox-tenant")
+    return openstack.connection.Connection(config=region)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def seeded_layout(request, cloud_env):  # pylint: disable=unused-argument
     """Every host up, enabled and at one version, only the seeded servers, each where the seed

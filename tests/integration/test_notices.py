@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import CLOUDS_YAML, REPO, wait_until
+from conftest import REPO, wait_until
 from modules_support import (  # noqa: F401  pylint: disable=unused-import
     DRAINED,
     boot,
@@ -104,16 +104,6 @@ def receiver():
     hooks = Receiver()
     yield hooks
     hooks.close()
-
-
-@pytest.fixture(scope='module')
-def tenant():
-    """The owner of the web-shop project, with the tenant's own credentials (clouds.yaml
-    ``sandbox-tenant``), never the admin acting for them."""
-    import openstack.config
-    import openstack.connection
-    region = openstack.config.OpenStackConfig(config_files=[CLOUDS_YAML]).get_one(cloud='sandbox-tenant')
-    return openstack.connection.Connection(config=region)
 
 
 def owner_acknowledges(tenant, receiver, server_id, after_s=2.0, timeout=120):

@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
-
 from campaign_support import (  # noqa: F401  pylint: disable=unused-import
     SMALL,
     VENV_BIN,
@@ -29,7 +27,7 @@ from campaign_support import (  # noqa: F401  pylint: disable=unused-import
     names_ids,
     utcnow,
 )
-from conftest import CLOUDS_YAML, REPO, run_ansible
+from conftest import REPO, run_ansible
 from modules_support import (  # noqa: F401  pylint: disable=unused-import
     DRAINED,
     OTHERS,
@@ -50,14 +48,6 @@ TENANT_ADDRESS = '192.0.2.66'
 # The records the first versions kept in server metadata, as a tenant would forge them.
 FORGED_MOVED = {'cloudmaint:action': 'live_migrate', 'cloudmaint:state': 'moved',
                 'cloudmaint:origin_host': 'hv02', 'cloudmaint:prior_status': 'ACTIVE'}
-
-
-@pytest.fixture(scope='module')
-def tenant():
-    import openstack.config
-    import openstack.connection
-    region = openstack.config.OpenStackConfig(config_files=[CLOUDS_YAML]).get_one(cloud='sandbox-tenant')
-    return openstack.connection.Connection(config=region)
 
 
 def as_tenant(tenant, method, url, body=None, microversion='2.1'):
