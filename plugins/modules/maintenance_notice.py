@@ -15,7 +15,8 @@ description:
     server's metadata, key C(cloudmaint:event), through the metadata service (C(/openstack/latest/meta_data.json),
     key C(meta)), saying what will happen (C(live_migration), C(cold_migration), C(shelve), C(stop), C(suspend),
     C(reboot), C(rebuild), C(delete)), not before when, and how to answer. The owner gets the same event in a
-    signed HTTP POST (HMAC-SHA256) to their webhook. See C(docs/notices.md) for what guests and owners see.
+    signed HTTP POST (HMAC-SHA256, with a secret derived per project by default) to their webhook. See
+    C(docs/notices.md) for what guests and owners see.
   - What will happen comes from the maintenance policy (the action it decides for the server), or from O(action).
   - The notice period is the one of the server's SLA class (C(notice.period_s) in the policy), or O(notice_s). An
     owner may ask for another one with the server metadata C(cloudmaint:notice_s) (seconds, or C(15m), C(1h)), up to
@@ -28,17 +29,26 @@ description:
     (or one per server when they are on different hosts), not one per server and poll.
   - A re-run with the same O(campaign) and action keeps the event already posted (the notice is not restarted
     and the webhook is not sent again). An event of another campaign or action is replaced.
+  - 'Owners can write their servers'' metadata, so an event found there may be forged: one whose terms go beyond
+    the policy (a C(not_before) later than a full notice from now plus the longest deferral, or a C(max_defer_s)
+    or C(deferred_s) over the class''s C(max_defer_s)) is re-issued with a new id and terms clamped to the policy,
+    and said so in the server''s RV(servers[].notes). An unreadable event (bad JSON, times outside the years
+    1970 to 2999, numbers out of range) is replaced. Neither fails the module.'
   - O(state=absent) removes the event and the owner's answers (C(cloudmaint:event), C(cloudmaint:ack),
     C(cloudmaint:defer)) and posts a C(done) webhook. The owner's settings C(cloudmaint:notice_s) and
     C(cloudmaint:notify_url) are kept.
   - 'Webhooks: the owner''s URL (server metadata C(cloudmaint:notify_url)) is called only if its host is in
-    O(webhook_allow); the host name is resolved once, every address it resolves to must be allowed (a listed
-    network, or a public address of a listed host name), and the connection goes to that address. A refused URL
-    is reported and never connected to; the operator''s URL for the project (O(project_webhooks)) is used
-    instead when there is one. Only http and https, no redirects, no proxies.'
-  - 'Deliveries are retried (connection errors, timeouts, HTTP 408, 425, 429, 5xx) with exponential backoff, at
-    most O(webhook_retries) times and never past the end of the server''s notice. A failed webhook is reported and
-    warned about; it does not fail the module or hold the action back.'
+    O(webhook_allow) and it is https (or O(webhook_allow_http) is set); the host name is resolved once, every
+    address it resolves to must be allowed (a listed network, or a public address of a listed host name; an IPv6
+    address wrapping an IPv4 one, IPv4-mapped, NAT64 C(64:ff9b::/96) or 6to4 C(2002::/16), counts as that IPv4
+    address), and the connection goes to that address. A refused URL is reported and never connected to; the
+    operator''s URL for the project (O(project_webhooks)) is used instead when there is one. No redirects, no
+    proxies.'
+  - 'Each delivery attempt ends O(webhook_timeout) seconds after it started, whatever the receiver does (the
+    connection is closed); the answer read is bounded (64 header lines, 16 KiB of headers, 4 interim C(1xx)
+    answers, 4 KiB of an error body). Deliveries are retried (connection errors, timeouts, HTTP 408, 425, 429, 5xx)
+    with exponential backoff, at most O(webhook_retries) times and never past the end of the server''s notice. A
+    failed webhook is reported and warned about; it does not fail the module or hold the action back.'
 extends_documentation_fragment:
   - cloudmaint.openstack.cloud
 options:
@@ -102,27 +112,53 @@ options:
   webhook_allow:
     description:
       - Where owner-supplied webhook URLs may point. Host names (C(hooks.example.com), C(*.example.com) for its
-        subdomains) and networks or addresses, IPv4 or IPv6 (C(203.0.113.0/24), C(2001:db8::/32),
-        C(198.51.100.7)).
+        subdomains) and the networks or single addresses of your owners' receivers, IPv4 or IPv6, in CIDR form.
+        Empty, no owner URL is called.
       - A host name allows only public addresses; to allow a private, loopback or link-local address, list its
-        network. Empty, no owner URL is called.
+        network and set O(webhook_allow_private).
+      - 'Refused, with the index of the entry, before anything changes: networks wider than C(/16) (IPv4) or
+        C(/32) (IPv6), such as C(0.0.0.0/0) or C(::/0); a wildcard over a public suffix (C(*), C(*.com),
+        C(*.co.uk), C(*.github.io)); IPv6 networks of the ranges that wrap IPv4 addresses (list the IPv4 network);
+        without O(webhook_allow_private), a network overlapping a non-public range (private, loopback,
+        link-local, shared, documentation, multicast, reserved).'
     type: list
     elements: str
     default: []
+  webhook_allow_private:
+    description:
+      - Let O(webhook_allow) list networks in private, loopback, link-local and other non-public ranges (for
+        receivers inside your network, or a test receiver on C(127.0.0.1)). Owners whose URL points there reach
+        your internal network from the controller, so list only the networks of their receivers.
+    type: bool
+    default: false
+  webhook_allow_http:
+    description:
+      - Let owner-supplied webhook URLs be plain C(http) (by default only C(https) is called). Deliveries are
+        signed either way, but over http anyone on the path reads them.
+      - The operator's URLs in O(project_webhooks) may always be http.
+    type: bool
+    default: false
   webhook_secret:
     description:
-      - Secret for the HMAC-SHA256 signature of every delivery (header C(X-Cloudmaint-Signature)). Without it no
-        webhook is sent.
+      - The operator's secret for the HMAC-SHA256 signature of every delivery (header C(X-Cloudmaint-Signature),
+        over the raw body). Without it no webhook is sent.
+      - The signed body names its recipient (C(recipient.url), the URL as registered, and C(recipient.project_id))
+        and carries C(sent_at) and the C(delivery) id, so a receiver rejects a delivery meant for another URL or
+        project, an old one, and a replay (see C(docs/notices.md)).
     type: str
   webhook_secret_per_project:
     description:
       - Sign each project's deliveries with a secret derived from O(webhook_secret) and the project id
-        (HMAC-SHA256 of C(cloudmaint-webhook:<project id>)), so one project's receiver cannot sign for another.
-        Give each owner their derived secret.
+        (HMAC-SHA256 with O(webhook_secret) as key of C(cloudmaint-webhook:<project id>), hex), so one project's
+        receiver cannot sign for another. Give each owner their derived secret.
+      - V(false) signs every delivery with O(webhook_secret) itself, shared by every receiver, any of which can
+        then forge deliveries to the others.
     type: bool
-    default: false
+    default: true
   webhook_timeout:
-    description: Seconds one delivery attempt may take (connect, send, answer).
+    description:
+      - Seconds one delivery attempt may take in all (connect, TLS, send, the whole answer). The connection is
+        closed when they are over, even if the receiver is still sending.
     type: int
     default: 10
   webhook_retries:
@@ -153,9 +189,10 @@ options:
       - With O(state=present), wait until every server acknowledged or its notice (with deferral) ended.
   timeout:
     description:
-      - Longest wait in seconds with O(wait=true). When omitted, the wait ends with the last notice (the policy's
-        C(max_period_s) and C(max_defer_s) bound it). Servers not ready when it passes make the module fail, with
+      - Longest wait in seconds with O(wait=true). Servers not ready when it passes make the module fail, with
         the full result.
+      - When omitted, the time until the last notice can end (its end plus the longest deferral its class allows;
+        every event is within the policy, see above), plus 60 s. Never unbounded.
     type: int
     default: null
 notes:
@@ -181,11 +218,22 @@ EXAMPLES = r'''
     host: hv03
     campaign: patch-2026-11
     policy: "{{ cloudmaint_policy }}"
-    webhook_allow: [hooks.example.com, "*.hooks.example.net", 203.0.113.0/24]
+    webhook_allow: [hooks.example.com, "*.hooks.example.net"]
     webhook_secret: "{{ vault_cloudmaint_webhook_secret }}"
     project_webhooks:
       analytics: https://ops.example.com/hooks/analytics
   register: notice
+
+- name: A lab whose owners' receivers are on an internal network, over plain http
+  cloudmaint.openstack.maintenance_notice:
+    cloud: lab-admin
+    host: lab-hv1
+    campaign: lab-patch-2026-11
+    policy: "{{ cloudmaint_policy }}"
+    webhook_allow: [10.20.30.0/24]
+    webhook_allow_private: true
+    webhook_allow_http: true
+    webhook_secret: "{{ vault_cloudmaint_webhook_secret }}"
 
 - name: Servers whose owner was not reached
   ansible.builtin.debug:
@@ -304,7 +352,8 @@ servers:
       description: Why the server got no notice.
       type: str
     notes:
-      description: What was adjusted or ignored (annotations, deferrals, replaced events).
+      description: What was adjusted or ignored (annotations, deferrals, replaced events, events found beyond the
+        policy and re-issued).
       type: list
       elements: str
 summary:
@@ -317,6 +366,10 @@ all_ready:
   type: bool
 waited_s:
   description: Seconds the module waited.
+  returned: when O(state=present)
+  type: float
+timeout_s:
+  description: The bound of the wait in seconds, O(timeout) or the one computed when it is omitted (none without a wait).
   returned: when O(state=present)
   type: float
 polls:
@@ -350,6 +403,8 @@ HOST_KEY = 'OS-EXT-SRV-ATTR:host'
 TASK_KEY = 'OS-EXT-STS:task_state'
 # Resolution of the policy does not depend on the importance; any one will do.
 IMPORTANCE = 'medium'
+# Added to the end of the last notice when the operator sets no timeout.
+WAIT_MARGIN_S = 60
 
 
 def _utcnow():
@@ -369,7 +424,7 @@ class NoticeRun(object):
     module's parameters and connection, so it runs against any NovaClient-like object)."""
 
     def __init__(self, nova, campaign=None, check_mode=False, allow=None, secret=None,
-                 secret_per_project=False, project_webhooks=None, project_names=None,
+                 secret_per_project=True, project_webhooks=None, project_names=None,
                  webhook_options=None, max_parallel=8, deliver=webhook.deliver, utcnow=_utcnow,
                  monotonic=time.monotonic, sleep=time.sleep, new_event_id=notice.new_event_id):
         self.nova = nova
@@ -389,6 +444,7 @@ class NoticeRun(object):
         self.new_event_id = new_event_id
         self.changed = False
         self.polls = 0
+        self.timeout_s = None
         self.stop = threading.Event()
         self._wait_start = monotonic()
         self._pool = None
@@ -449,13 +505,15 @@ class NoticeRun(object):
                     continue
             terms = notice.notice_terms(decision.notice, metadata, operator_period_s)
             notes.extend(terms.notes)
-            kept, note = notice.reuse_event(metadata.get(notice.KEY_EVENT), self.campaign, wanted)
-            if note:
-                notes.append(note)
+            found, reissued = self._found_event(metadata.get(notice.KEY_EVENT), wanted, now, terms, earliest, notes)
+            kept = None if reissued else found
             if kept is not None:
                 event = kept
                 entry['notice_s'] = None
                 notes.append('event %s already posted: notice kept as given' % event['id'])
+            elif reissued:
+                event = found
+                entry['notice_s'] = terms.period_s
             else:
                 end = notice.schedule(now, terms.period_s, earliest)
                 honoured, _requested, dnote = notice.deferral(metadata, terms.max_defer_s)
@@ -472,6 +530,28 @@ class NoticeRun(object):
             self._set_event(entry, event)
             entries.append(entry)
         return entries
+
+    def _found_event(self, raw, wanted, now, terms, earliest, notes):
+        """The event already on a server: ``(event, False)`` to keep it, ``(new event, True)`` when
+        its terms go beyond the policy (its owner can write it: a forged or stale event never
+        lengthens a notice), ``(None, False)`` when there is none to keep.  Never raises for what
+        the metadata holds: the finding goes to ``notes``."""
+        try:
+            kept, note = notice.reuse_event(raw, self.campaign, wanted)
+            if note:
+                notes.append(note)
+            if kept is None:
+                return None, False
+            problems = notice.term_problems(kept, now, terms.period_s, terms.max_defer_s, earliest)
+            if not problems:
+                return kept, False
+            event = notice.reissue(kept, self.new_event_id(), now, terms.period_s, terms.max_defer_s, earliest)
+        except (notice.NoticeError, ValueError, OverflowError) as exc:
+            notes.append('%s on the server ignored: %s' % (notice.KEY_EVENT, notice.clean_text(exc)))
+            return None, False
+        notes.append('event %s on the server goes beyond the policy (%s): re-issued as event %s, ending %s'
+                     % (kept['id'], '; '.join(problems), event['id'], event['not_before']))
+        return event, True
 
     def _entry(self, server):
         return {
@@ -572,9 +652,12 @@ class NoticeRun(object):
         server = {'id': entry['id'], 'name': entry['name'], 'project_id': entry['project_id'],
                   'project_name': self.project_names.get(entry['project_id'])}
         payload = notice.webhook_payload(kind, event, server, notice.new_delivery_id(), guest_notice=guest)
-        secret = self.secret
-        if secret and self.secret_per_project:
-            secret = notice.project_secret(secret, entry['project_id'] or '')
+        secret, why = notice.signing_secret(self.secret, entry['project_id'], self.secret_per_project)
+        if secret is None and self.secret:
+            entry['notified']['webhooks'].append({'url': None, 'source': None, 'outcome': 'skipped', 'error': why,
+                                                  'attempts': 0, 'status': None})
+            entry['notified'].update(webhook='skipped', attempts=0, status=None)
+            return
         for url, source in self._destinations(entry):
             result = self.deliver(url, payload, secret, allow=self.allow, trusted=source == 'project',
                                   deadline=deadline, stop=self.stop, **self.webhook_options)
@@ -640,20 +723,35 @@ class NoticeRun(object):
         entry['notes'].append('deferral of %d s honoured: the notice ends at %s' % (deferred_s, event['not_before']))
         self._set_event(entry, event)
 
+    def longest_wait(self, entries):
+        """Seconds until the last notice of ``entries`` can end, deferral included, plus
+        WAIT_MARGIN_S: the wait's bound when the operator gives none.  Finite, as every event is
+        within the policy (``_found_event``)."""
+        now = self.utcnow()
+        latest = now
+        for entry in entries:
+            event = entry['event']
+            if event is not None and entry.get('skipped') is None:
+                end = notice.original_not_before(event) + datetime.timedelta(seconds=event.get('max_defer_s', 0))
+                latest = max(latest, end)
+        return (latest - now).total_seconds() + WAIT_MARGIN_S
+
     def wait(self, entries, timeout_s=None, poll_s=5.0):
-        """Until every entry is ready or ``timeout_s`` passed; returns the seconds waited."""
+        """Until every entry is ready or ``timeout_s`` passed (None: ``longest_wait``); returns the
+        seconds waited.  The bound used is left in ``self.timeout_s``."""
+        if timeout_s is None:
+            timeout_s = self.longest_wait(entries)
+        self.timeout_s = timeout_s
         start = self._wait_start = self.monotonic()
-        cap = start + timeout_s if timeout_s is not None else None
+        cap = start + timeout_s
         while True:
             waiting = self.evaluate(entries, start)
             mono = self.monotonic()
-            if not waiting or (cap is not None and mono >= cap):
+            if not waiting or mono >= cap:
                 break
             now = self.utcnow()
             first_end = min((ready_at - now).total_seconds() for _entry, ready_at in waiting)
-            pause = min(float(poll_s), max(0.0, first_end))
-            if cap is not None:
-                pause = min(pause, cap - mono)
+            pause = min(float(poll_s), max(0.0, first_end), cap - mono)
             if pause > 0:
                 self.sleep(pause)
             self.poll([entry for entry, _at in waiting])
@@ -800,8 +898,10 @@ class MaintenanceNoticeModule(MaintenanceModule):
         not_before=dict(type='str'),
         project_webhooks=dict(type='dict', default={}),
         webhook_allow=dict(type='list', elements='str', default=[]),
+        webhook_allow_private=dict(type='bool', default=False),
+        webhook_allow_http=dict(type='bool', default=False),
         webhook_secret=dict(type='str', no_log=True),
-        webhook_secret_per_project=dict(type='bool', default=False),
+        webhook_secret_per_project=dict(type='bool', default=True),
         webhook_timeout=dict(type='int', default=10),
         webhook_retries=dict(type='int', default=3),
         webhook_backoff=dict(type='float', default=2.0),
@@ -823,7 +923,8 @@ class MaintenanceNoticeModule(MaintenanceModule):
         campaign = p['campaign'] or ('manual' if present else None)
         self._check_params(campaign)
         try:
-            allow = notice.AllowList(p['webhook_allow'])
+            allow = notice.AllowList(p['webhook_allow'], allow_private=p['webhook_allow_private'],
+                                     allow_http=p['webhook_allow_http'])
         except ValueError as exc:
             self.fail('invalid webhook_allow:\n%s' % exc)
         earliest = None
@@ -865,7 +966,7 @@ class MaintenanceNoticeModule(MaintenanceModule):
                 engine.evaluate(entries, engine.monotonic())
         finally:
             engine.finish_webhooks(stop=p['wait'])
-        result.update(waited_s=waited, polls=engine.polls)
+        result.update(waited_s=waited, polls=engine.polls, timeout_s=engine.timeout_s)
         result = self._result(result, engine, entries)
         notified = [e for e in entries if e['event'] is not None]
         result['all_ready'] = all(e['ready'] for e in notified)
@@ -875,8 +976,8 @@ class MaintenanceNoticeModule(MaintenanceModule):
                       **result)
         if p['wait'] and not self.check_mode and not result['all_ready']:
             late = [e['name'] for e in notified if not e['ready']]
-            self.fail('timeout: %d server(s) still in their notice after %s s: %s'
-                      % (len(late), p['timeout'], ', '.join(late)), **result)
+            self.fail('timeout: %d server(s) still in their notice after %d s: %s'
+                      % (len(late), round(engine.timeout_s), ', '.join(late)), **result)
         return result
 
     def _check_params(self, campaign):

@@ -22,7 +22,8 @@ SECRET = 'webhook-secret'
 NOW = datetime.datetime(2026, 11, 21, 12, 0, 0, tzinfo=datetime.timezone.utc)
 EVENT = n.build_event('3f9a2c71d04e', 'patch-2026-11', 'live_migrate', NOW, max_defer_s=900)
 SERVER = {'id': 'srv-1', 'name': 'web-1', 'project_id': 'prj-1'}
-LOOPBACK = n.AllowList(['127.0.0.0/8'])
+# A test receiver on loopback over http: both need the operator's explicit opt-in.
+LOOPBACK = n.AllowList(['127.0.0.1/32'], allow_private=True, allow_http=True)
 FAST = dict(backoff_s=0.01, timeout_s=5)
 
 
@@ -217,7 +218,7 @@ def test_connection_refused_is_retried_then_reported():
 # ---------------------------------------------------------------- refusals: nothing reaches the receiver
 
 @pytest.mark.parametrize('allow, url_host, reason', [
-    (['10.0.0.0/8'], '127.0.0.1', 'address 127.0.0.1 is not in webhook_allow'),
+    (['10.0.0.0/16'], '127.0.0.1', 'address 127.0.0.1 is not in webhook_allow'),
     ([], '127.0.0.1', 'address 127.0.0.1 is not in webhook_allow'),
     (['hooks.example.com'], '127.0.0.1', 'address 127.0.0.1 is not in webhook_allow'),
     # localhost is listed by name, but a name only allows public addresses.
@@ -226,7 +227,8 @@ def test_connection_refused_is_retried_then_reported():
 ])
 def test_refused_outside_the_allow_list_without_any_connection(receiver, allow, url_host, reason):
     rec = receiver()
-    result = webhook.deliver(rec.url(host=url_host), payload(), SECRET, allow=n.AllowList(allow), **FAST)
+    allow = n.AllowList(allow, allow_private=True, allow_http=True)
+    result = webhook.deliver(rec.url(host=url_host), payload(), SECRET, allow=allow, **FAST)
     assert result['outcome'] == 'refused'
     assert reason in result['error']
     assert result['attempts'] == 0
@@ -252,7 +254,7 @@ def test_a_name_pointing_into_the_control_plane_is_refused(receiver):
         return ['93.184.216.34', '127.0.0.1']
 
     result = webhook.deliver(rec.url(host='hooks.example.com'), payload(), SECRET,
-                             allow=n.AllowList(['hooks.example.com']), resolver=resolver, **FAST)
+                             allow=n.AllowList(['hooks.example.com'], allow_http=True), resolver=resolver, **FAST)
     assert result['outcome'] == 'refused'
     assert 'hooks.example.com resolves to 127.0.0.1, which is not public' in result['error']
     assert lookups == ['hooks.example.com']
@@ -269,7 +271,7 @@ def test_the_connection_goes_to_the_address_checked_and_the_name_is_resolved_onc
         lookups.append((host, port))
         return ['127.0.0.1']
 
-    allow = n.AllowList(['hooks.example.com', '127.0.0.0/8'])
+    allow = n.AllowList(['hooks.example.com', '127.0.0.1/32'], allow_private=True, allow_http=True)
     result = webhook.deliver(rec.url(host='hooks.example.com'), payload(), SECRET, allow=allow, resolver=resolver,
                              retries=2, **FAST)
     assert (result['outcome'], result['attempts'], result['address']) == ('delivered', 2, '127.0.0.1')
