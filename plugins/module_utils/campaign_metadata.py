@@ -181,12 +181,15 @@ def decode(value, origin_host: str, campaign: str) -> tuple:
 
 
 def restore_step(rec: CampaignRecord | None, server_status: str | None, current_host: str | None,
-                 move_back: bool) -> RestoreStep:
+                 move_back: bool, host_rebooted: bool | None = None, host_boot: str = '') -> RestoreStep:
     """The next thing restore must do for one server (decision table in docs/policy.md).
 
     Call again after each step with the server's fresh status and host: a server
     may need more than one step.  Every step but ``rebuild`` shows in the server's
     status or host; after a rebuild, set ``mark_restored()`` so it is not repeated.
+    ``host_rebooted``: whether the host booted after the record was written (None: unknown);
+    a rebuild wipes the server's disks, so it is done only when that is certainly true.
+    ``host_boot`` says what is known of the host's boot, for the reason.
     """
     if rec is None:
         return RestoreStep('none', 'no campaign record')
@@ -205,6 +208,8 @@ def restore_step(rec: CampaignRecord | None, server_status: str | None, current_
         return RestoreStep('wait', 'status UNKNOWN (its compute service is not answering): look again later')
     if status in BUSY_STATUSES:
         return RestoreStep('wait', 'server is busy (%s): look again once it settles' % status)
+    if rec.state == 'rebuild_pending':
+        return _rebuild_pending(rec, status, host_rebooted, host_boot)
     return _STATE_STEPS[rec.state](rec, status, current_host, move_back)
 
 
@@ -251,10 +256,18 @@ def _left(rec, status, current_host, move_back):
     return RestoreStep('start', 'was ACTIVE before the campaign and left in place over the reboot')
 
 
-def _rebuild_pending(rec, status, current_host, move_back):
+def _rebuild_pending(rec, status, rebooted, host_boot):
+    if rebooted is not True:
+        why = '%s since campaign %s stopped it (%s): not rebuilt' % (
+            'its host has not rebooted' if rebooted is False else 'Nova cannot tell whether its host rebooted',
+            rec.campaign, host_boot or 'its uptime is unknown')
+        if status == 'SHUTOFF' and rec.prior_status == 'ACTIVE':
+            return RestoreStep('start', why + ', started as it was')
+        return RestoreStep('none', why)
     if status in ('ACTIVE', 'SHUTOFF'):
         then = ' then start it' if rec.prior_status == 'ACTIVE' else ''
-        return RestoreStep('rebuild', 'rebuild from its image%s, as campaign %s decided' % (then, rec.campaign))
+        return RestoreStep('rebuild', 'rebuild from its image%s, as campaign %s decided (its host %s)'
+                           % (then, rec.campaign, host_boot))
     return RestoreStep('none', 'a %s server cannot be rebuilt' % status)
 
 
@@ -270,5 +283,4 @@ _STATE_STEPS = {
     'shelved': _shelved,
     'suspended': _suspended,
     'left': _left,
-    'rebuild_pending': _rebuild_pending,
 }

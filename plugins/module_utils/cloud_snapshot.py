@@ -165,7 +165,8 @@ def paginate_marker(get, service, path, key, params, microversion, page_size):
 
 
 def paginate_offset(get, service, path, key, params, microversion, page_size):
-    """All items of a Nova list that pages with limit/offset (server groups): stop at a short page."""
+    """All items of a Nova list that pages with limit/offset and no links (server groups).  Nova
+    caps ``limit`` at its [api]max_limit, so only an empty page ends the list."""
     items = []
     offset = 0
     while True:
@@ -173,9 +174,9 @@ def paginate_offset(get, service, path, key, params, microversion, page_size):
         if offset:
             query['offset'] = offset
         page = get(service, path, query, microversion)[1].get(key) or []
-        items.extend(page)
-        if len(page) < page_size:
+        if not page:
             return items
+        items.extend(page)
         offset += len(page)
 
 

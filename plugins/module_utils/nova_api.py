@@ -160,16 +160,24 @@ class NovaClient(object):
                             % (name_or_id, len(matches)))
         return matches[0] if matches else None
 
-    def list_servers(self, filters=None, page_size=1000):
-        params = {'all_tenants': 'True', 'limit': page_size}
-        params.update(filters or {})
-        servers = []
+    def list_all(self, url, key, microversion, params=None, page_size=1000):
+        """Every item of a list Nova pages with limit/marker. Nova caps ``limit`` at its
+        [api]max_limit and then still announces the next page in ``<key>_links``: a page shorter
+        than asked for is not the last one."""
+        query = dict(params or {}, limit=page_size)
+        items = []
         while True:
-            page = self.get_json('/servers/detail', self.mv(MV_SERVERS), params=params)['servers']
-            servers.extend(page)
-            if len(page) < page_size:
-                return servers
-            params['marker'] = page[-1]['id']
+            body = self.get_json(url, microversion, params=query)
+            page = body.get(key) or []
+            items.extend(page)
+            links = body.get(key + '_links') or ()
+            if not page or not any(isinstance(link, dict) and link.get('rel') == 'next' for link in links):
+                return items
+            query = dict(query, marker=page[-1]['id'])
+
+    def list_servers(self, filters=None, page_size=1000):
+        return self.list_all('/servers/detail', 'servers', self.mv(MV_SERVERS),
+                             dict({'all_tenants': 'True'}, **(filters or {})), page_size)
 
     def servers_on_host(self, host):
         return [s for s in self.list_servers({'host': host})
@@ -223,7 +231,21 @@ class NovaClient(object):
         return zones
 
     def hypervisors(self):
-        return self.get_json('/os-hypervisors/detail', self.mv(MV_HYPERVISORS))['hypervisors']
+        return self.list_all('/os-hypervisors/detail', 'hypervisors', self.mv(MV_HYPERVISORS))
+
+    def host_uptime(self, host):
+        """The ``uptime`` line of ``host``'s hypervisor as its compute driver reports it; None when
+        Nova cannot tell (no such hypervisor, compute service down, a driver without it)."""
+        found = [h for h in self.hypervisors() if (h.get('service') or {}).get('host') == host]
+        if len(found) != 1:
+            return None
+        try:
+            return self.get_json('/os-hypervisors/%s/uptime' % found[0]['id'],
+                                 self.mv(MV_HYPERVISORS))['hypervisor'].get('uptime')
+        except NovaError as exc:
+            if exc.status in (400, 404, 501):
+                return None
+            raise
 
     def server_migrations(self, server_id):
         """In-progress migrations of a server, with memory progress."""

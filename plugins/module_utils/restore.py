@@ -16,6 +16,7 @@ import datetime
 from concurrent import futures
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import host_uptime
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
@@ -23,6 +24,10 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_record
 MAX_STEPS = 5
 # Migration statuses of a move that happened (live: completed; cold: finished, then confirmed).
 MOVED = ('completed', 'finished', 'confirmed')
+# The host's uptime is given to the minute: how long to keep reading it for a verdict on whether
+# it booted after a rebuild_pending record was written, and how often.
+BOOT_EVIDENCE_S = 75
+UPTIME_POLL_S = 5
 
 
 def _utcnow():
@@ -51,6 +56,7 @@ class HostRestore(object):
         self.keep_records = keep_records
         self.now = now
         self.changed = False
+        self.boot = host_uptime.BootWindow()
 
     def _step(self, step, server, record):
         if step == 'start':
@@ -123,7 +129,7 @@ class HostRestore(object):
             return entry
         for _count in range(MAX_STEPS):
             step = cm.restore_step(record, server['status'], server.get(sa.HOST_KEY),
-                                   self.move_back)
+                                   self.move_back, self.boot.booted_after(record.at), self.boot.describe())
             if step.step == 'none':
                 entry['result'] = step.reason
                 break
@@ -172,11 +178,23 @@ class HostRestore(object):
             self.records.remove(server['id'], record)
             self.changed = True
 
+    def read_boot(self, pending):
+        """Reads the host's uptime until it tells, for every record in ``pending``, whether the
+        host booted after it was written (or BOOT_EVIDENCE_S passed; one reading in check mode)."""
+        if not pending:
+            return
+        deadline = self.waiter.clock() + (0 if self.check_mode else BOOT_EVIDENCE_S)
+        while self.boot.add(self.now(), self.nova.host_uptime(self.host)):
+            if all(self.boot.booted_after(rec.at) is not None for rec in pending) or self.waiter.clock() >= deadline:
+                return
+            self.waiter.sleep(UPTIME_POLL_S)
+
     def restore(self):
         by_server, self.record_notes = self.records.records(self.host, self.campaign)
         # Each server once, from its newest record; several campaigns' records of one server
         # are all released along with it.
         items = [(sid, recs[0]) for sid, recs in by_server.items()]
+        self.read_boot([rec for _sid, rec in items if rec.state == 'rebuild_pending'])
         with futures.ThreadPoolExecutor(max(1, self.max_parallel)) as pool:
             entries = list(pool.map(self.restore_one, items))
         if not self.check_mode:

@@ -19,6 +19,9 @@ description:
     anything, naming them (a restore that restores nothing must not look like a success).
   - Stopped and left servers that were running are started, shelved ones unshelved (on their origin host first, where
     their disk may still be), suspended ones resumed, rebuild-pending ones rebuilt from their image.
+  - A rebuild wipes the server's disks, so it is done only when the hypervisor's uptime, as Nova reports it, shows
+    the host booted after the drain (read again for up to 75 s when the boot falls within the minute of the drain).
+    Otherwise the server is started as it was, and the reason says why it was not rebuilt.
   - Migrated servers are moved back to their origin host when the policy says so (C(restore.move_back)). With the
     default C(auto) they move back after a single-host drain (O(rolling=false)) and stay where they are in a rolling
     campaign (O(rolling=true)), where moving back would double every move.

@@ -118,10 +118,19 @@ class SimulatedHypervisorDriver(fake.FakeDriverWithoutFakeNodes):
             self.resources.claim(*item.resources)
             self.instances[uuid] = item
         self._kept_disks = doc.get("kept_disks", {})
+        if rebooted or not os.path.exists(self._path(simdriver_files.BOOTED_AT)):
+            with open(self._path(simdriver_files.BOOTED_AT), "w") as handle:
+                handle.write("%.3f" % time.time())
         if rebooted:
             LOG.warning("host %s was rebooted: %d guests are powered off", host, len(self.instances))
             os.unlink(self._path(REBOOT_MARKER))
         self._save()
+
+    def get_host_uptime(self):
+        # libvirt's driver returns the host's `uptime`; a reboot resets it, a service restart does not.
+        with open(self._path(simdriver_files.BOOTED_AT)) as handle:
+            booted_at = float(handle.read())
+        return simdriver_files.uptime_text(booted_at, time.time())
 
     # -- faults --------------------------------------------------------------------------
 

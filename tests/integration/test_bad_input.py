@@ -70,6 +70,10 @@ CASES = [
      ['cloudmaint_reboot_method', 'must be one of']),
     ('unknown-importance', {'cloudmaint_importance': 'urgent'},
      ['importance', 'urgent']),
+    ('webhook-allow-too-broad', {'cloudmaint_notice_webhook_allow': ['hooks.example.com', '10.0.0.0/8']},
+     ["cloudmaint_notice_webhook_allow[1]: '10.0.0.0/8' is too broad"]),
+    ('webhook-allow-public-suffix', {'cloudmaint_notice_webhook_allow': ['*.co.uk']},
+     ["cloudmaint_notice_webhook_allow[0]: '*.co.uk' covers every name under a public suffix"]),
 ]
 
 

@@ -256,7 +256,9 @@ def test_drain_destinations_rebuild_shelved_and_rolling_restore(conn, cloud_env,
     assert restored['move_back'] is False
     entries = by_name(restored['servers'])
     assert {e['outcome'] for e in entries.values()} == {'done'}, entries
-    assert [s['action'] for s in entries[names['rebuild']]['steps']] == ['rebuild']
+    # hv03 was not rebooted since the drain: a rebuild would wipe the disks for nothing.
+    assert [s['action'] for s in entries[names['rebuild']]['steps']] == ['start']
+    assert 'its host has not rebooted since campaign it-dest' in entries[names['rebuild']]['result']
     shelved = entries[names['shelved']]
     assert (shelved['steps'], shelved['unlocked'], shelved['record']['state']) == ([], True, 'left'), shelved
     for role in ('dest', 'unfit', 'unfitcold'):
@@ -266,12 +268,36 @@ def test_drain_destinations_rebuild_shelved_and_rolling_restore(conn, cloud_env,
         assert host_of(srv) != DRAINED and srv['status'] == 'ACTIVE'
         assert record_of(conn, srv) == {}
     srv = server(conn, ids['rebuild'])
-    assert (host_of(srv), srv['status']) == (DRAINED, 'ACTIVE'), 'rebuilt, then started again'
-    assert 'rebuild' in actions_of(conn, ids['rebuild'])
+    assert (host_of(srv), srv['status']) == (DRAINED, 'ACTIVE'), 'started again as it was'
+    assert 'rebuild' not in actions_of(conn, ids['rebuild'])
     assert (record_of(conn, srv), srv['locked']) == ({}, False)
     srv = server(conn, ids['shelved'])
     assert (host_of(srv), srv['status'], record_of(conn, srv), srv['locked']) == (DRAINED, 'SHELVED', {}, False)
     assert service(conn, DRAINED)['status'] == 'enabled'
+
+
+def test_a_rebuild_waits_for_the_reboot_of_its_host(conn, cloud_env, vms, tmp_path, ctl):
+    """The drain stops a server the policy rebuilds; the host reboots; restore reads the host's
+    uptime from Nova, sees that it booted after the drain, and only then rebuilds the server."""
+    booted = boot(conn, vms, {'rebuild': {'sla': 'cattle'}})
+    sid = booted['rebuild']['id']
+    campaign = 'it-rebuild-reboot'
+    r = play(cloud_env, tmp_path, [task(
+        'host_drain', 'drain', host=DRAINED, campaign=campaign,
+        policy={'allow_rebuild': True, 'servers': {sid: {'action': 'rebuild'}}})])
+    [entry] = r['drain']['servers']
+    assert (entry['action'], entry['outcome']) == ('rebuild', 'done'), entry
+    assert server(conn, sid)['status'] == 'SHUTOFF'
+    ctl('reboot', DRAINED)
+    r = play(cloud_env, tmp_path, [task('host_restore', 'restore', host=DRAINED, campaign=campaign,
+                                        rolling=True)])
+    [entry] = r['restore']['servers']
+    print('rebuild after reboot: %s' % entry['steps'][0]['reason'])
+    assert entry['outcome'] == 'done' and [s['action'] for s in entry['steps']] == ['rebuild'], entry
+    assert 'booted between' in entry['steps'][0]['reason']
+    srv = server(conn, sid)
+    assert (host_of(srv), srv['status'], srv['locked']) == (DRAINED, 'ACTIVE', False)
+    assert 'rebuild' in actions_of(conn, sid)
 
 
 def test_drain_fallback_chain_and_delete(conn, cloud_env, vms, tmp_path, ctl):

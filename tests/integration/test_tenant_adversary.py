@@ -14,6 +14,7 @@ hv02. Every test ends with a census: nothing lost.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 
@@ -236,3 +237,65 @@ def test_restore_without_a_campaign_restores_every_record_of_the_host(conn, clou
     srv = server(conn, ids['web'])
     assert (srv['status'], srv['locked']) == ('ACTIVE', False), (srv['status'], srv['locked'])
     assert names['web']
+
+
+def utc_seconds(text):
+    return datetime.datetime.strptime(text, '%Y-%m-%dT%H:%M:%SZ').replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def forged_event(event_id, campaign, not_before, **extra):
+    """An event as the collection writes it (docs/notices.md), with terms of the tenant's choosing."""
+    return json.dumps(dict({'v': 1, 'id': event_id, 'campaign': campaign, 'action': 'live_migration',
+                            'not_before': not_before, 'ack': 'cloudmaint:ack', 'defer': 'cloudmaint:defer'},
+                           **extra), separators=(',', ':'))
+
+
+def test_forged_notice_events_neither_hold_nor_crash_the_notice(conn, cloud_env, vms, tenant, tmp_path):
+    """The tenant guesses the campaign id and writes its own ``cloudmaint:event`` before the
+    notice: a ``not_before`` in 2099 with a week's deferral offered and asked for, on cattle whose
+    policy gives 8 s and no deferral; a year-9999 date; a deferral too large for any date. The
+    notice neither waits for 2099 nor crashes: each server gets a fresh event within its class,
+    the module's wait has a finite bound, and the guests see the new events."""
+    campaign = 'it-forged-events'
+    policy = {'sla_key': 'sla', 'classes': {'cattle': {
+        'action': 'live_migrate', 'notice': {'period_s': 8, 'max_period_s': 8, 'max_defer_s': 0}}}}
+    booted = boot(conn, vms, {r: dict(SMALL, sla='cattle') for r in ('far', 'y9999', 'huge')})
+    names, ids = names_ids(booted)
+    before = census(cloud_env, tmp_path)
+    forged = {
+        'far': forged_event('0123456789ab', campaign, '2099-01-01T00:00:00Z', max_defer_s=604800),
+        'y9999': forged_event('0123456789ac', campaign, '9999-12-31T23:59:59Z'),
+        'huge': forged_event('0123456789ad', campaign, '2030-01-01T00:00:00Z', max_defer_s=10 ** 30,
+                             deferred_s=10 ** 30),
+    }
+    for role, event in forged.items():
+        metadata = {'cloudmaint:event': event}
+        if role == 'far':
+            metadata['cloudmaint:defer'] = '604800'
+        tenant_sets_metadata(tenant, ids[role], metadata)
+
+    out = play(cloud_env, tmp_path, [task('maintenance_notice', 'notice', servers=list(ids.values()),
+                                          campaign=campaign, policy=policy, wait=True, poll_interval=1)])
+    finished_at = utcnow().timestamp()
+    result = out['notice']
+    entries = by_name(result['servers'])
+    print('forged events: module waited %.1fs (bound %.0fs); notes %s' % (
+        result['waited_s'], result['timeout_s'], {r: entries[names[r]]['notes'] for r in ids}))
+    assert result['all_ready'] is True
+    # The bound is the policy's (8 s of notice, no deferral, and the module's margin), not 2099's.
+    assert result['timeout_s'] < 3600
+    for role, server_id in ids.items():
+        entry = entries[names[role]]
+        assert entry['notified']['metadata'] == 'replaced', (role, entry)
+        assert entry['ready_reason'] == 'notice_over', (role, entry)
+        event = json.loads(server(conn, server_id)['metadata']['cloudmaint:event'])
+        assert event['id'] != json.loads(forged[role])['id'], role
+        assert event['campaign'] == campaign and event.get('max_defer_s', 0) == 0
+        assert event.get('deferred_s', 0) == 0, (role, event)
+        # The notice was over when the module returned: its end is the policy's, not the tenant's.
+        assert utc_seconds(event['not_before']) <= finished_at, (role, event)
+        assert entry['notes'], (role, entry)
+    # The week's deferral asked for on cattle was clamped to what the class allows (none).
+    assert any('defer' in note for note in entries[names['far']]['notes']), entries[names['far']]['notes']
+    assert_census_ok(census(cloud_env, tmp_path, before=before['census']))

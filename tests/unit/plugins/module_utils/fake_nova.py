@@ -143,6 +143,7 @@ class FakeNova(object):
         self.service_reads = {}      # host -> reads of its compute service
         self.aggregate_store = {}    # id -> aggregate
         self._down_after = {}        # host -> (reads, forced)
+        self.uptimes = {}            # host -> its `uptime` line (GET /os-hypervisors/{id}/uptime)
         for host in hosts:
             if isinstance(host, dict):
                 self.add_host(**host)
@@ -258,6 +259,10 @@ class FakeNova(object):
                      and (migration_type is None or m['migration_type'] == migration_type)]
             self._tick(server_id)
             return sorted(found, key=lambda m: m['id'])
+
+    def host_uptime(self, host):
+        text = self.uptimes.get(host)
+        return text(self) if callable(text) else text
 
     def server_migrations(self, server_id):
         with self._lock:

@@ -190,10 +190,10 @@ RESTORE_CASES = [
     (rec('leave', prior='PAUSED'), 'SHUTOFF', 'cmp-1', True, 'none', 'was PAUSED before the campaign'),
     (rec('leave'), 'SHUTOFF', 'cmp-1', True, 'none', 'was not recorded'),
     (rec('leave', prior='ACTIVE'), 'ACTIVE', 'cmp-1', True, 'none', 'left in place and now ACTIVE'),
-    # rebuild
-    (rec('rebuild', prior='ACTIVE'), 'SHUTOFF', 'cmp-1', True, 'rebuild', 'rebuild from its image then start it'),
-    (rec('rebuild', prior='SHUTOFF'), 'SHUTOFF', 'cmp-1', True, 'rebuild', 'rebuild from its image, as campaign'),
-    (rec('rebuild'), 'SUSPENDED', 'cmp-1', True, 'none', 'a SUSPENDED server cannot be rebuilt'),
+    # rebuild, without knowing whether the host rebooted: never (it wipes the disks)
+    (rec('rebuild', prior='ACTIVE'), 'SHUTOFF', 'cmp-1', True, 'start',
+     'Nova cannot tell whether its host rebooted since campaign c-42 stopped it'),
+    (rec('rebuild', prior='SHUTOFF'), 'SHUTOFF', 'cmp-1', True, 'none', 'not rebuilt'),
     # whatever the record says
     (rec('stop'), 'ERROR', 'cmp-1', True, 'none', 'server in ERROR: left for the operator'),
     (rec('live_migrate'), 'DELETED', None, True, 'none', 'server is DELETED'),
@@ -211,6 +211,24 @@ def test_restore_step(record, status, host, move_back, step, reason):
     assert result.step == step
     assert reason in result.reason
     assert result.step in cm.RESTORE_STEPS
+
+
+REBUILD_CASES = [
+    # (prior status, status now, host rebooted since the record, step, reason-substring)
+    ('ACTIVE', 'SHUTOFF', True, 'rebuild', 'rebuild from its image then start it'),
+    ('SHUTOFF', 'SHUTOFF', True, 'rebuild', 'rebuild from its image, as campaign c-42 decided'),
+    ('ACTIVE', 'SUSPENDED', True, 'none', 'a SUSPENDED server cannot be rebuilt'),
+    ('ACTIVE', 'SHUTOFF', False, 'start', 'its host has not rebooted since campaign c-42 stopped it'),
+    ('ACTIVE', 'ACTIVE', False, 'none', 'not rebuilt'),
+    ('SHUTOFF', 'SHUTOFF', False, 'none', 'not rebuilt'),
+    ('ACTIVE', 'SHUTOFF', None, 'start', 'Nova cannot tell whether its host rebooted'),
+]
+
+
+@pytest.mark.parametrize('prior, status, rebooted, step, reason', REBUILD_CASES)
+def test_rebuild_only_after_a_reboot_of_its_host(prior, status, rebooted, step, reason):
+    result = cm.restore_step(rec('rebuild', prior=prior), status, 'cmp-1', True, rebooted, 'booted at ...')
+    assert (result.step, reason in result.reason) == (step, True), result
 
 
 def test_restore_is_resumable_step_by_step():

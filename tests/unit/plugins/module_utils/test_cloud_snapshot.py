@@ -188,11 +188,22 @@ def test_offset_pagination_of_server_groups():
     items = cs.paginate_offset(get, 'compute', '/os-server-groups', 'server_groups', {'all_projects': 'True'},
                                '2.96', 10)
     assert [g['id'] for g in items] == [g['id'] for g in cloud.server_groups]
-    assert [entry[2].get('offset') for entry in cloud.log] == [None, 10, 20]
+    assert [entry[2].get('offset') for entry in cloud.log] == [None, 10, 20, 25]
+
+
+def test_offset_pagination_survives_a_lower_server_side_cap():
+    # Nova answers 5 where 10 were asked for: a short page is not the end, only an empty one is.
+    cloud = FakeCloud(servers=60, groups=25, max_limit=5)
+    get = cs.CountingGetter(cloud.get)
+    items = cs.paginate_offset(get, 'compute', '/os-server-groups', 'server_groups', {'all_projects': 'True'},
+                               '2.96', 10)
+    assert [g['id'] for g in items] == [g['id'] for g in cloud.server_groups]
+    assert get.count == 6
 
 
 def expected_requests(hosts, servers, groups, page_size):
-    compute = pages(hosts, page_size) + pages(servers, page_size) + 1 + 1 + math.ceil((groups + 1) / page_size)
+    # Server groups page by offset without links: the list ends on an empty page.
+    compute = pages(hosts, page_size) + pages(servers, page_size) + 1 + 1 + math.ceil(groups / page_size) + 1
     placement = 1 + 1   # providers list, one allocation candidates query
     identity = 1
     return compute + placement + identity
@@ -202,7 +213,7 @@ def expected_requests(hosts, servers, groups, page_size):
 def test_request_count_grows_only_with_pages(parallel):
     small = FakeCloud(hosts=6, servers=36)
     get_small, raw_small = fetch(small, page_size=10, parallel=parallel)
-    assert get_small.count == expected_requests(6, 36, 1, 10) == 4 + 1 + 1 + 1 + 1 + 2 + 1
+    assert get_small.count == expected_requests(6, 36, 1, 10) == 4 + 1 + 1 + 1 + 2 + 2 + 1
     assert len(raw_small['servers']) == 36
 
     double = FakeCloud(hosts=6, servers=72)
@@ -212,7 +223,7 @@ def test_request_count_grows_only_with_pages(parallel):
     assert get_double.by_service['placement'] == get_small.by_service['placement'] == 2
 
     # the default page size: the same requests for 36 and 72 servers
-    assert fetch(small)[0].count == fetch(double)[0].count == 8  # + version discovery in fetch_snapshot
+    assert fetch(small)[0].count == fetch(double)[0].count == 9  # + version discovery in fetch_snapshot
 
 
 def test_no_request_per_server_or_per_host_in_summary_mode():

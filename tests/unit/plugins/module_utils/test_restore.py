@@ -27,15 +27,15 @@ def cloud():
 OWNER = {'sla': 'pets'}    # the owner's own metadata, never touched
 
 
-def server(nova, name, host, action, prior='ACTIVE', campaign='c1', origin='hv1', locked=False, **kwargs):
+def server(nova, name, host, action, prior='ACTIVE', campaign='c1', origin='hv1', locked=False, at=NOW, **kwargs):
     """A server with the record a drain of ``campaign`` kept of it."""
     sid = nova.add_server(name, host, metadata=OWNER, locked=locked, **kwargs)
-    keep(nova, sid, action, prior, campaign, origin, locked)
+    keep(nova, sid, action, prior, campaign, origin, locked, at)
     return sid
 
 
-def keep(nova, sid, action, prior='ACTIVE', campaign='c1', origin='hv1', locked=False):
-    rec = cm.new_record(action, origin, campaign, NOW, prior_status=prior)
+def keep(nova, sid, action, prior='ACTIVE', campaign='c1', origin='hv1', locked=False, at=NOW):
+    rec = cm.new_record(action, origin, campaign, at, prior_status=prior)
     RecordStore(nova).put(sid, cm.with_lock(rec) if locked else rec)
 
 
@@ -211,10 +211,25 @@ def test_unconfirmed_cold_migration_is_confirmed_then_moved_back():
 
 # ---------------------------------------------------------------- rebuild
 
+DRAINED_AT = NOW - datetime.timedelta(minutes=20)
+
+
+def uptime(minutes):
+    return ' 13:00:00 up %d min,  0 users,  load average: 0.00, 0.00, 0.00\n' % minutes
+
+
+def restore_rebuild(nova, sid, up_min=10):
+    """Restore of ``sid`` on hv1, drained at DRAINED_AT, its host up ``up_min`` minutes at NOW."""
+    nova.uptimes['hv1'] = uptime(up_min)
+    [entry] = restorer(nova).restore()
+    assert entry['id'] == sid
+    return entry
+
+
 def test_rebuild_pending_server_that_was_stopped_is_rebuilt_and_stays_stopped():
     nova = cloud()
-    sid = server(nova, 'web', 'hv1', 'rebuild', 'SHUTOFF', status='SHUTOFF')
-    entry = restore_one(nova, sid)
+    sid = server(nova, 'web', 'hv1', 'rebuild', 'SHUTOFF', status='SHUTOFF', at=DRAINED_AT)
+    entry = restore_rebuild(nova, sid)
     assert entry['outcome'] == 'done' and steps(entry) == ['rebuild']
     assert nova.calls_for(sid, 'rebuild') == [('rebuild', sid, 'img-1')]
     assert nova.servers[sid]['status'] == 'SHUTOFF'
@@ -224,8 +239,8 @@ def test_rebuild_pending_server_that_was_stopped_is_rebuilt_and_stays_stopped():
 
 def test_rebuild_pending_server_found_running_is_stopped_again_when_it_was_not_running():
     nova = cloud()
-    sid = server(nova, 'web', 'hv1', 'rebuild', 'SHUTOFF', status='ACTIVE')
-    entry = restore_one(nova, sid)
+    sid = server(nova, 'web', 'hv1', 'rebuild', 'SHUTOFF', status='ACTIVE', at=DRAINED_AT)
+    entry = restore_rebuild(nova, sid)
     assert entry['outcome'] == 'done'
     assert nova.servers[sid]['status'] == 'SHUTOFF'
     assert ('action', sid, 'os-stop') in nova.calls
@@ -234,16 +249,49 @@ def test_rebuild_pending_server_found_running_is_stopped_again_when_it_was_not_r
 def test_rebuild_pending_server_that_was_running_is_started_after_the_rebuild():
     nova = cloud()
     # The drain stopped it (rebuild keeps a server here, stopped cleanly before the reboot).
-    sid = server(nova, 'web', 'hv1', 'rebuild', 'ACTIVE', status='SHUTOFF')
-    entry = restore_one(nova, sid)
-    assert entry['outcome'] == 'done'
+    sid = server(nova, 'web', 'hv1', 'rebuild', 'ACTIVE', status='SHUTOFF', at=DRAINED_AT)
+    entry = restore_rebuild(nova, sid)
+    assert entry['outcome'] == 'done' and steps(entry) == ['rebuild']
     assert nova.servers[sid]['status'] == 'ACTIVE'
+
+
+@pytest.mark.parametrize('up_min, why', [(30, 'its host has not rebooted since campaign c1 stopped it'),
+                                         (None, 'Nova cannot tell whether its host rebooted')])
+def test_without_a_reboot_of_its_host_a_rebuild_pending_server_is_started_not_rebuilt(up_min, why):
+    nova = cloud()
+    sid = server(nova, 'web', 'hv1', 'rebuild', 'ACTIVE', status='SHUTOFF', at=DRAINED_AT)
+    nova.uptimes['hv1'] = uptime(up_min) if up_min is not None else None
+    [entry] = restorer(nova).restore()
+    assert entry['outcome'] == 'done' and steps(entry) == ['start'], entry
+    assert why in entry['steps'][0]['reason'] and 'not rebuilt' in entry['result']
+    assert nova.calls_for(sid, 'rebuild') == []
+    assert nova.servers[sid]['status'] == 'ACTIVE' and records_of(nova, sid) == []
+
+
+def test_a_reboot_just_after_the_drain_is_told_apart_by_reading_the_uptime_again():
+    # Drained at 12:59:30, booted at 12:59:45: at 13:00:00 the host is up "0 min" (booted after
+    # 12:59:00), which does not settle it; readings go on until the minute turns.
+    nova = cloud()
+    sid = server(nova, 'web', 'hv1', 'rebuild', 'ACTIVE', status='SHUTOFF',
+                 at=NOW - datetime.timedelta(seconds=30))
+    clock = [NOW]
+
+    def now():
+        return clock[0]
+
+    def up(_nova):
+        clock[0] += datetime.timedelta(seconds=5)
+        return uptime(int((clock[0] - (NOW - datetime.timedelta(seconds=15))).total_seconds()) // 60)
+
+    nova.uptimes['hv1'] = up
+    [entry] = HostRestore(nova, make_waiter(), 'hv1', True, now=now).restore()
+    assert steps(entry) == ['rebuild'], entry
 
 
 def test_boot_from_volume_server_cannot_be_rebuilt():
     nova = cloud()
-    sid = server(nova, 'web', 'hv1', 'rebuild', 'ACTIVE', status='SHUTOFF', image=None)
-    entry = restore_one(nova, sid)
+    sid = server(nova, 'web', 'hv1', 'rebuild', 'ACTIVE', status='SHUTOFF', image=None, at=DRAINED_AT)
+    entry = restore_rebuild(nova, sid)
     assert entry['outcome'] == 'failed'
     assert entry['result'] == 'failed: boot-from-volume server: no image to rebuild from'
     assert [r.state for r in records_of(nova, sid)] == ['rebuild_pending']

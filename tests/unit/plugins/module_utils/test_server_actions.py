@@ -723,7 +723,22 @@ def test_find_server_by_id_falls_back_to_the_name():
     assert [c['url'] for c in proxy.calls] == ['/servers/%s' % uuid, '/servers/detail']
 
 
-def test_list_servers_follows_the_pages():
-    nova, proxy, _sleeps = client(_servers('a', 'b'), Answer(200, {'servers': [{'id': 'c'}]}))
-    assert [s['id'] for s in nova.list_servers(page_size=2)] == ['id-0', 'id-1', 'c']
-    assert proxy.calls[1]['params']['marker'] == 'id-1'
+def servers_page(first, count, more):
+    body = {'servers': [{'id': 'srv-%03d' % n} for n in range(first, first + count)]}
+    if more:
+        body['servers_links'] = [{'rel': 'next', 'href': 'http://internal:8774/v2.1/servers/detail?marker=x'}]
+    return Answer(200, body)
+
+
+def test_server_lists_follow_next_links_when_nova_caps_the_page_below_the_limit():
+    # [api]max_limit = 2 while 1000 were asked for: pages of 2, each announcing the next.
+    nova, proxy, _sleeps = client(servers_page(0, 2, True), servers_page(2, 2, True), servers_page(4, 1, False))
+    found = nova.list_servers({'host': 'hv1'})
+    assert [s['id'] for s in found] == ['srv-000', 'srv-001', 'srv-002', 'srv-003', 'srv-004']
+    assert [c['params'].get('marker') for c in proxy.calls] == [None, 'srv-001', 'srv-003']
+    assert all(c['params']['limit'] == 1000 and c['params']['host'] == 'hv1' for c in proxy.calls)
+
+
+def test_a_list_ends_on_a_page_without_a_next_link():
+    nova, proxy, _sleeps = client(servers_page(0, 3, False))
+    assert len(nova.list_servers()) == 3 and len(proxy.calls) == 1
