@@ -254,20 +254,21 @@ def forged_event(event_id, campaign, not_before, **extra):
 def test_forged_notice_events_neither_hold_nor_crash_the_notice(conn, cloud_env, vms, tenant, tmp_path):
     """The tenant guesses the campaign id and writes its own ``cloudmaint:event`` before the
     notice: a ``not_before`` in 2099 with a week's deferral offered and asked for, on cattle whose
-    policy gives 8 s and no deferral; a year-9999 date; a deferral too large for any date. The
+    policy gives 8 s and no deferral; a year-9999 date; a deferral too large for any date; an
+    event of another campaign. The
     notice neither waits for 2099 nor crashes: each server gets a fresh event within its class,
     the module's wait has a finite bound, and the guests see the new events."""
     campaign = 'it-forged-events'
     policy = {'sla_key': 'sla', 'classes': {'cattle': {
         'action': 'live_migrate', 'notice': {'period_s': 8, 'max_period_s': 8, 'max_defer_s': 0}}}}
-    booted = boot(conn, vms, {r: dict(SMALL, sla='cattle') for r in ('far', 'y9999', 'huge')})
+    booted = boot(conn, vms, {r: dict(SMALL, sla='cattle') for r in ('far', 'y9999', 'huge', 'other')})
     names, ids = names_ids(booted)
     before = census(cloud_env, tmp_path)
     forged = {
         'far': forged_event('0123456789ab', campaign, '2099-01-01T00:00:00Z', max_defer_s=604800),
         'y9999': forged_event('0123456789ac', campaign, '9999-12-31T23:59:59Z'),
-        'huge': forged_event('0123456789ad', campaign, '2030-01-01T00:00:00Z', max_defer_s=10 ** 30,
-                             deferred_s=10 ** 30),
+        'huge': forged_event('0123456789ad', campaign, '2030-01-01T00:00:00Z', max_defer_s=10 ** 30),
+        'other': forged_event('0123456789ae', 'another-campaign', '2099-01-01T00:00:00Z', max_defer_s=604800),
     }
     for role, event in forged.items():
         metadata = {'cloudmaint:event': event}
