@@ -179,6 +179,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_mod
     sdk_version_supported,
     short_api_message,
 )
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import PREFIX
 
 try:
     import openstack.config
@@ -260,7 +261,7 @@ class _Groups(dict):
 
 
 def build_inventory(snapshot, with_servers=False, sla_key='sla', default_sla_class='cattle',
-                    maintenance_prefix='cloudmaint:'):
+                    maintenance_prefix=PREFIX):
     """The inventory for a snapshot: {'hosts': {name: hostvars}, 'groups': {group: [host names]}}.
 
     Pure and linear in the number of servers; every server's summary dict is

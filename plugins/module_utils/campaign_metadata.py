@@ -19,7 +19,8 @@ import datetime
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-PREFIX = 'cloudmaint:'
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import PREFIX
+
 # Server metadata keys the first versions kept their records in. Tenants can write those, so they
 # are never read any more; they stay reserved (no owner_key may use them).
 CAMPAIGN_KEYS = tuple(PREFIX + key for key in (

@@ -14,9 +14,8 @@ A server in ERROR before the campaign is "left alone": reported, never a new fai
 
 from __future__ import annotations
 
-HOST_KEY = 'OS-EXT-SRV-ATTR:host'
-TASK_KEY = 'OS-EXT-STS:task_state'
-POWER_KEY = 'OS-EXT-STS:power_state'
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import HOST_KEY, POWER_KEY, TASK_KEY
+
 VOLUMES_KEY = 'os-extended-volumes:volumes_attached'
 
 PHASES = ('drained', 'restored')

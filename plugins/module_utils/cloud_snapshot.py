@@ -44,6 +44,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import PREFIX
+
 SNAPSHOT_FORMAT = 1
 
 COMPUTE_MIN_MICROVERSION = (2, 53)        # hypervisor UUIDs, hypervisor pagination
@@ -637,7 +639,7 @@ def build_snapshot(raw, now=None):
     }
 
 
-def maintenance_state(status, disabled_reason, prefix='cloudmaint:'):
+def maintenance_state(status, disabled_reason, prefix=PREFIX):
     """(in_maintenance, campaign id) of a compute service.
 
     The collection disables services with reasons like ``cloudmaint: campaign <id>: <text>``.

@@ -25,14 +25,16 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils import server
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.policy import start_at_planned
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import (
+    AT_REST,
+    PREFIX,
+    disabled_reason,
+    lock_reason,
+    policy_view,
+    reboot_blocker,
+)
 
-REASON_PREFIX = 'cloudmaint:'
 MOVES = ('live_migrate', 'cold_migrate')
-# Statuses a server may keep on a host that is about to reboot.
-AT_REST = ('SHUTOFF', 'SHELVED', 'SHELVED_OFFLOADED', 'SUSPENDED', 'ERROR')
-# Nova power states of a guest that a reboot would kill (1 RUNNING, 3 PAUSED).
-POWER_KEY = 'OS-EXT-STS:power_state'
-GUEST_UP = (1, 3)
 # Actions after which the server stays on the host: it is locked until restore.
 IN_PLACE = ('stop', 'suspend', 'shelve_partial', 'leave', 'rebuild')
 # Campaign state -> statuses that show the action already happened.
@@ -57,23 +59,6 @@ class ServiceDown(Exception):
     """The drained host's compute service is down: raised to stop starting and waiting."""
 
 
-def disabled_reason(campaign, text=None):
-    return '%s campaign %s: %s' % (REASON_PREFIX, campaign, text or 'host maintenance')
-
-
-def policy_view(server):
-    """The plain server dict the policy resolves."""
-    return {
-        'id': server['id'], 'name': server.get('name'), 'project_id': server.get('tenant_id'),
-        'status': server.get('status'), 'task_state': server.get(sa.TASK_KEY),
-        'metadata': server.get('metadata') or {},
-    }
-
-
-def lock_reason(campaign, host):
-    return '%s campaign %s: %s in maintenance' % (REASON_PREFIX, campaign, host)
-
-
 def already_done(server, record):
     """The campaign state a server on the drained host has already reached, or None.
     ``record``: this campaign's record of the server (from the record store), or None."""
@@ -82,24 +67,6 @@ def already_done(server, record):
     if server.get('status') in SATISFIED.get(record.state, ()):
         return record.state
     return None
-
-
-def reboot_blocker(server, record, reboot_in_error=()):
-    """Why rebooting the host now would cut ``server`` off, or None.
-
-    At rest (stopped, shelved, suspended) is safe, and so is a PAUSED server the campaign left
-    in place on purpose. ERROR says nothing about the guest: one still running (or paused) in
-    ERROR would be hard-killed, unless the operator listed it in ``reboot_in_error``."""
-    status = server.get('status')
-    if status == 'ERROR':
-        if server.get(POWER_KEY) in GUEST_UP and server['id'] not in reboot_in_error:
-            return 'in ERROR with its guest still running'
-        return None
-    if status in AT_REST:
-        return None
-    if status == 'PAUSED' and record is not None and record.state == 'left':
-        return None
-    return 'still %s' % status
 
 
 def likely_destination(server, hosts, exclude):
@@ -208,7 +175,7 @@ class HostDrain(object):
         result = {'status': service['status'], 'disabled_reason': service.get('disabled_reason'),
                   'state': service['state'], 'id': service['id']}
         if service['status'] == wanted:
-            if not enabled and not (service.get('disabled_reason') or '').startswith(REASON_PREFIX):
+            if not enabled and not (service.get('disabled_reason') or '').startswith(PREFIX):
                 result['note'] = 'disabled by someone else (%s): left as it is' % (
                     service.get('disabled_reason') or 'no reason given')
             return result

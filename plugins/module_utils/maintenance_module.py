@@ -71,7 +71,7 @@ class MaintenanceModule(CloudmaintModule):
     def hint_hosts(self):
         """Usable hosts with free RAM and zone, for the likely-destination hints of a plan."""
         try:
-            hypervisors = self.nova.get_json('/os-hypervisors/detail', '2.53')['hypervisors']
+            hypervisors = self.nova.hypervisors()
             zone_of = self.nova.zones_by_host()
         except NovaError as exc:
             self.warn('no destination hints: %s' % exc.message)

@@ -43,6 +43,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.campaign_meta
     format_time,
     parse_time,
 )
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import MAX_CAMPAIGN_LEN, campaign_problem
 
 KEY_EVENT = PREFIX + 'event'
 KEY_ACK = PREFIX + 'ack'
@@ -55,9 +56,6 @@ EVENT_KEYS = (KEY_EVENT, KEY_ACK, KEY_DEFER)
 OWNER_KEYS = (KEY_NOTICE_S, KEY_NOTIFY_URL)
 
 SCHEMA_VERSION = 1
-# Budget of the 255 characters: the longest event (16-character id, cold_migration, both
-# deferral fields at MAX_DEFER_S) leaves 57 for the campaign id.
-MAX_CAMPAIGN_LEN = 56
 MAX_DEFER_S = 7 * 86400
 EVENT_ID_RE = re.compile(r'^[0-9a-f]{8,16}$')
 
@@ -174,26 +172,6 @@ def _seconds_value(value, name):
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise NoticeError('%s must be an integer >= 0, got %r' % (name, value))
     return value
-
-
-CAMPAIGN_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*$')
-
-
-def campaign_problem(campaign):
-    """Why ``campaign`` cannot name a campaign (None when it can).
-
-    The identifier goes into every event (at most 255 characters in all), the compute service's
-    disabled reason and the ledger's keys, so it is short and needs no quoting anywhere.
-    """
-    if campaign is None:
-        return None
-    if not isinstance(campaign, str) or not CAMPAIGN_RE.match(campaign):
-        return ('campaign %r: use letters, digits, dots, dashes and underscores, starting with a letter '
-                'or digit' % (campaign,))
-    if len(campaign) > MAX_CAMPAIGN_LEN:
-        return 'campaign %r is %d characters long; at most %d fit in a notice' % (
-            campaign, len(campaign), MAX_CAMPAIGN_LEN)
-    return None
 
 
 def build_event(event_id: str, campaign: str, action: str, not_before: datetime.datetime,

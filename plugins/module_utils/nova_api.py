@@ -35,6 +35,8 @@ MV_LOCK_REASON = '2.73'      # lock with a locked_reason, shown in server detail
 # one compute down (rebooting, in a campaign) makes the whole request wait for the RPC timeout and fail
 # with HTTP 500. 2.87 has everything the collection reads (service, state, version) from the database.
 MV_HYPERVISORS = '2.87'
+MV_SERVER_GROUPS = '2.64'    # one "policy" and "rules" per group
+MV_PLACEMENT = '1.20'
 
 READ_RETRIES = 4
 BUSY_RETRIES = 10
@@ -232,6 +234,47 @@ class NovaClient(object):
 
     def hypervisors(self):
         return self.list_all('/os-hypervisors/detail', 'hypervisors', self.mv(MV_HYPERVISORS))
+
+    def hypervisor_of(self, host):
+        """The hypervisor whose compute service runs on ``host``; None if there is none."""
+        try:
+            found = self.list_all('/os-hypervisors/detail', 'hypervisors', self.mv(MV_HYPERVISORS),
+                                  {'hypervisor_hostname_pattern': host})
+        except NovaError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return next((hv for hv in found if (hv.get('service') or {}).get('host') == host), None)
+
+    def server_groups(self, page_size=1000):
+        """Every server group of every project. Nova pages them by offset without links and caps
+        ``limit`` at its [api]max_limit, so only an empty page ends the list."""
+        groups = []
+        while True:
+            params = {'all_projects': 'True', 'limit': page_size}
+            if groups:
+                params['offset'] = len(groups)
+            page = self.get_json('/os-server-groups', self.mv(MV_SERVER_GROUPS), params=params)['server_groups']
+            if not page:
+                return groups
+            groups.extend(page)
+
+    def provider_inventory(self, provider_id):
+        """Placement's inventories and usages of a resource provider (a hypervisor's id is its
+        provider's uuid); None when Placement does not know it."""
+        placement = self.conn.placement
+        path = '/resource_providers/%s' % provider_id
+        response = placement.get(path + '/inventories', microversion=MV_PLACEMENT, raise_exc=False)
+        self.requests += 1
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise NovaError(response.status_code, _message(response), 'GET', path + '/inventories',
+                            response.headers.get('x-openstack-request-id'))
+        usages = placement.get(path + '/usages', microversion=MV_PLACEMENT, raise_exc=False)
+        self.requests += 1
+        return {'inventories': response.json().get('inventories', {}),
+                'usages': usages.json().get('usages', {}) if usages.status_code < 400 else {}}
 
     def host_uptime(self, host):
         """The ``uptime`` line of ``host``'s hypervisor as its compute driver reports it; None when

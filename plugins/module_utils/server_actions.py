@@ -21,9 +21,8 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api impo
     NovaError,
     retry_action,
 )
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import HOST_KEY, TASK_KEY
 
-HOST_KEY = 'OS-EXT-SRV-ATTR:host'
-TASK_KEY = 'OS-EXT-STS:task_state'
 MIB = 1024 * 1024
 LIVE_DONE = ('completed',)
 COLD_DONE = ('finished', 'confirmed')

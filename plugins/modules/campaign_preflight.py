@@ -103,16 +103,12 @@ down_hosts:
 '''
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import capacity
-from ansible_collections.cloudmaint.openstack.plugins.module_utils import notice
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import (
-    MOVES,
-    REASON_PREFIX,
-    policy_view,
-)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import MOVES
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
     MaintenanceModule,
 )
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import campaign_problem, held_by, policy_view
 
 RUNNING = ('ACTIVE', 'PAUSED')
 
@@ -134,7 +130,7 @@ class CampaignPreflightModule(MaintenanceModule):
         p = self.params
         if p['batch_size'] < 0:
             self.fail('batch_size must be 0 (the largest that fits) or more, got %d' % p['batch_size'])
-        problem = notice.campaign_problem(p['campaign'])
+        problem = campaign_problem(p['campaign'])
         if problem:
             self.fail(problem)
         policy = self.load_policy(p['policy'])
@@ -151,9 +147,7 @@ class CampaignPreflightModule(MaintenanceModule):
 
         hosts = self._hosts(services)
         plan, moving, placement = self._plan(policy, p['hosts'], hosts)
-        groups = [g for g in self.nova.get_json('/os-server-groups', '2.64',
-                                                params={'all_projects': 'True'})['server_groups']
-                  if g.get('policy') == 'anti-affinity']
+        groups = [g for g in self.nova.server_groups() if g.get('policy') == 'anti-affinity']
         order = list(p['hosts'])
         if p['order'] == 'zones':
             order = capacity.interleave_zones(order, hosts)
@@ -175,9 +169,9 @@ class CampaignPreflightModule(MaintenanceModule):
         return result
 
     def _hosts(self, services):
-        hypervisors = self.nova.get_json('/os-hypervisors/detail', '2.53')['hypervisors']
+        hypervisors = self.nova.hypervisors()
         zones = self.nova.zones_by_host()
-        ours = '%s campaign %s:' % (REASON_PREFIX, self.params['campaign']) \
+        ours = held_by(self.params['campaign']) \
             if self.params['campaign'] else None
         hosts = {}
         for hv in hypervisors:

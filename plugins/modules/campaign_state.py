@@ -21,7 +21,7 @@ extends_documentation_fragment:
   - cloudmaint.openstack.cloud
 options:
   campaign:
-    description: Campaign identifier (letters, digits, C(-), C(_), C(.); at most 64 characters).
+    description: Campaign identifier (letters, digits, C(-), C(_), C(.), starting with a letter or digit; at most 56 characters).
     type: str
     required: true
   state:
@@ -92,16 +92,13 @@ hosts_failed:
 '''
 
 import datetime
-import re
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
     MaintenanceModule,
 )
-
-CAMPAIGN_RE = re.compile(r'^[A-Za-z0-9._-]{1,64}$')
-
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import campaign_problem
 
 def parse_ledger(metadata, campaign):
     """{host: {state, at, note}} for one campaign, from the aggregate's metadata."""
@@ -134,9 +131,9 @@ class CampaignStateModule(MaintenanceModule):
 
     def run(self):
         p = self.params
-        if not CAMPAIGN_RE.match(p['campaign']):
-            self.fail('campaign %r: use letters, digits, -, _ and . (at most 64 characters)'
-                      % p['campaign'])
+        problem = campaign_problem(p['campaign'])
+        if problem:
+            self.fail(problem)
         aggregate = self._ledger(create=p['state'] == 'present' and not self.check_mode)
         metadata = (aggregate or {}).get('metadata') or {}
         hosts = parse_ledger(metadata, p['campaign'])

@@ -105,12 +105,11 @@ waited_s:
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import reboot_blocker
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import reboot_blocker
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
     MaintenanceModule,
 )
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import MV_HYPERVISORS, NovaError
 
 
 def _normalized_time(text):
@@ -199,36 +198,17 @@ class ComputeHostInfoModule(MaintenanceModule):
                     requests=self.nova.requests)
 
     def _hypervisor(self, host):
-        try:
-            found = self.nova.get_json('/os-hypervisors/detail', self.nova.mv(MV_HYPERVISORS),
-                                       params={'hypervisor_hostname_pattern': host})
-        except NovaError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        for hv in found.get('hypervisors', []):
-            if (hv.get('service') or {}).get('host') == host:
-                return {k: hv.get(k) for k in ('id', 'hypervisor_hostname', 'state', 'status',
-                                               'host_ip', 'hypervisor_type',
-                                               'hypervisor_version')}
-        return None
+        hv = self.nova.hypervisor_of(host)
+        if hv is None:
+            return None
+        return {k: hv.get(k) for k in ('id', 'hypervisor_hostname', 'state', 'status', 'host_ip',
+                                       'hypervisor_type', 'hypervisor_version')}
 
     def _provider(self, hypervisor):
         if not hypervisor:
             return None
-        placement = self.conn.placement
-        response = placement.get('/resource_providers/%s/inventories' % hypervisor['id'],
-                                 microversion='1.20', raise_exc=False)
-        if response.status_code == 404:
-            return None
-        if response.status_code >= 400:
-            self.fail('Placement answered %s for provider %s' % (response.status_code,
-                                                                 hypervisor['id']))
-        usages = placement.get('/resource_providers/%s/usages' % hypervisor['id'],
-                               microversion='1.20', raise_exc=False)
-        return {'uuid': hypervisor['id'],
-                'inventories': response.json().get('inventories', {}),
-                'usages': usages.json().get('usages', {}) if usages.status_code < 400 else {}}
+        found = self.nova.provider_inventory(hypervisor['id'])
+        return dict(found, uuid=hypervisor['id']) if found is not None else None
 
 
 def main():

@@ -50,7 +50,7 @@ options:
     default: drained
   campaign:
     description:
-      - Identifier of the maintenance campaign (letters, digits, C(-), C(_), C(.); at most 64 characters), written
+      - Identifier of the maintenance campaign (letters, digits, C(-), C(_), C(.), starting with a letter or digit; at most 56 characters), written
         into the disabled reason, the lock reasons and the campaign records.
       - Re-runs with the same campaign resume where the previous run stopped.
       - Defaults to C(drain-<host>).
@@ -275,10 +275,10 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import 
     summarize,
 )
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import looks_like_uuid
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.notice import campaign_problem
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
     MaintenanceModule,
 )
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import campaign_problem
 
 
 class HostDrainModule(MaintenanceModule):

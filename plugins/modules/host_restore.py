@@ -144,9 +144,9 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
     MaintenanceModule,
 )
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.notice import campaign_problem
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.restore import HostRestore
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import campaign_problem
 
 
 class HostRestoreModule(MaintenanceModule):

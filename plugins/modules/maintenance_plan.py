@@ -263,6 +263,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_m
     MaintenanceModule,
 )
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.plan_check import check_plan
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import policy_view
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.planner import (
     plan_campaign,
     plan_consolidation,
@@ -275,13 +276,6 @@ def unknown_hosts(snapshot, hosts):
     """The names in ``hosts`` that are not compute hosts of the snapshot, in the order given."""
     known = snapshot.get('hypervisors') or {}
     return [name for name in hosts if name not in known]
-
-
-def policy_view(record):
-    """A snapshot server record as the plain dict Policy.resolve reads."""
-    return {'id': record.get('id'), 'name': record.get('name'), 'project_id': record.get('project_id'),
-            'project_name': record.get('project_name'), 'status': record.get('status'),
-            'task_state': record.get('task_state'), 'metadata': record.get('metadata') or {}}
 
 
 def resolve_decisions(snapshot, policy, importance, hosts):

@@ -19,6 +19,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils import campai
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import notice as n
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.policy import Policy
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import notice_run as nr
 from ansible_collections.cloudmaint.openstack.plugins.modules import maintenance_notice as mn
 
 UTC = datetime.timezone.utc
@@ -600,7 +601,7 @@ class Hooks(object):
 
 
 def cloud():
-    nova = FakeNova(error=mn.NovaError, hosts=['hv1', 'hv2'])
+    nova = FakeNova(error=nr.NovaError, hosts=['hv1', 'hv2'])
     nova.add_server('cattle-1', 'hv1')
     nova.add_server('pets-1', 'hv1', metadata={'sla': 'pets', 'cloudmaint:notify_url': 'https://hooks.example.com/p'})
     nova.add_server('pandas-1', 'hv1', metadata={'sla': 'pandas'})
@@ -610,7 +611,7 @@ def cloud():
 def engine(nova, hooks=None, clock=None, campaign='c1', check_mode=False, **kwargs):
     clock = clock or Clock(nova)
     ids = iter('%012x' % i for i in range(1, 1000))
-    run = mn.NoticeRun(nova, campaign=campaign, check_mode=check_mode, allow=n.AllowList(['hooks.example.com']),
+    run = nr.NoticeRun(nova, campaign=campaign, check_mode=check_mode, allow=n.AllowList(['hooks.example.com']),
                        secret='s', deliver=hooks or Hooks(), utcnow=clock.utcnow, monotonic=clock.monotonic,
                        sleep=clock.sleep, new_event_id=lambda: next(ids), **kwargs)
     return run, clock
@@ -744,7 +745,7 @@ def test_engine_action_given_and_not_before():
 
 
 def test_engine_servers_nova_will_not_label_get_the_webhook_only():
-    nova = FakeNova(error=mn.NovaError, hosts=['hv1'])
+    nova = FakeNova(error=nr.NovaError, hosts=['hv1'])
     nova.add_server('broken', 'hv1', status='ERROR',
                     metadata={'cloudmaint:notify_url': 'https://hooks.example.com/b', 'cloudmaint:ack': 'x'})
     nova.add_server('gone', 'hv1', status='SHELVED_OFFLOADED')
@@ -766,7 +767,7 @@ def test_engine_metadata_failure_is_reported_and_no_webhook_is_sent():
     nova = cloud()
 
     def refuse(server_id, metadata):
-        raise mn.NovaError(409, 'Instance is locked', 'POST')
+        raise nr.NovaError(409, 'Instance is locked', 'POST')
 
     nova.set_metadata = refuse
     hooks = Hooks()
@@ -804,7 +805,7 @@ def test_engine_timeout_ends_the_wait_with_servers_not_ready():
 
 
 def test_engine_polls_servers_spread_over_hosts_with_bounded_requests():
-    nova = FakeNova(error=mn.NovaError, hosts=['hv1', 'hv2', 'hv3'])
+    nova = FakeNova(error=nr.NovaError, hosts=['hv1', 'hv2', 'hv3'])
     for i in range(6):
         nova.add_server('p%d' % i, 'hv1' if i < 4 else 'hv%d' % (i - 2), metadata={'sla': 'pandas'})
     run, _clock = engine(nova)
@@ -832,7 +833,7 @@ def test_engine_server_deleted_while_waiting_counts_as_ready():
 
 
 def test_engine_busy_server_gets_the_notice_of_what_the_policy_will_do():
-    nova = FakeNova(error=mn.NovaError, hosts=['hv1'])
+    nova = FakeNova(error=nr.NovaError, hosts=['hv1'])
     nova.add_server('busy', 'hv1', task='rebooting', metadata={'sla': 'pets'})
     run, _clock = engine(nova)
     got = by_name(post(run, nova))
@@ -902,17 +903,10 @@ def test_summarize():
     run.finish_webhooks()
     clock.at(5, 'srv-pandas-1', **{'cloudmaint:ack': by_name(entries)['pandas-1']['event_id']})
     run.wait(entries, poll_s=5)
-    summary = mn.summarize(entries)
+    summary = nr.summarize(entries)
     assert summary['servers'] == 3 and summary['notified'] == 3 and summary['ready'] == 3
     assert summary['acknowledged'] == 1 and summary['webhooks_delivered'] == 1
-    assert all(not k.startswith('_') for e in mn.public(entries) for k in e)
-
-
-def test_policy_view_uses_the_nova_fields():
-    server = {'id': 'a', 'name': 'b', 'tenant_id': 'p', 'status': 'ACTIVE', TASK: None, HOST: 'hv1',
-              'metadata': {'sla': 'pets'}}
-    assert mn.policy_view(server) == {'id': 'a', 'name': 'b', 'project_id': 'p', 'status': 'ACTIVE',
-                                      'task_state': None, 'metadata': {'sla': 'pets'}}
+    assert all(not k.startswith('_') for e in nr.public(entries) for k in e)
 
 
 # ---------------------------------------------------------------- the module, driven without a cloud
@@ -959,7 +953,7 @@ def drive(monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
 
     def run(nova, hooks=None, identity=None, **args):
-        monkeypatch.setattr(mn.webhook, 'deliver', hooks or Hooks())
+        monkeypatch.setattr(nr.webhook, 'deliver', hooks or Hooks())
         with patch_module_args(dict(args, cloud='unit-test')):
             module = mn.MaintenanceNoticeModule()
         module._nova = nova
@@ -974,7 +968,7 @@ def drive(monkeypatch):
 
 
 def test_module_posts_waits_and_reports(drive):
-    nova = ModuleNova(error=mn.NovaError, hosts=['hv1'])
+    nova = ModuleNova(error=nr.NovaError, hosts=['hv1'])
     nova.add_server('web-1', 'hv1', tenant='p-analytics')
     nova.add_server('web-2', 'hv1', tenant='p-other', metadata={'cloudmaint:notify_url': 'http://10.1.1.1/x'})
     hooks = Hooks(lambda url: 'refused' if '10.1.1.1' in url else 'delivered')
@@ -995,7 +989,7 @@ def test_module_posts_waits_and_reports(drive):
 
 
 def test_module_fails_when_the_wait_times_out(drive):
-    nova = ModuleNova(error=mn.NovaError, hosts=['hv1'])
+    nova = ModuleNova(error=nr.NovaError, hosts=['hv1'])
     nova.add_server('db-1', 'hv1', metadata={'sla': 'pandas'})
     kind, result = drive(nova, servers=['db-1'], timeout=0)
     assert kind == 'fail'
@@ -1005,7 +999,7 @@ def test_module_fails_when_the_wait_times_out(drive):
 
 
 def test_module_without_wait_returns_at_once(drive):
-    nova = ModuleNova(error=mn.NovaError, hosts=['hv1'])
+    nova = ModuleNova(error=nr.NovaError, hosts=['hv1'])
     nova.add_server('db-1', 'hv1', metadata={'sla': 'pandas'})
     kind, result = drive(nova, servers=['db-1'], wait=False)
     assert kind == 'exit' and result['all_ready'] is False and result['polls'] == 0
@@ -1013,7 +1007,7 @@ def test_module_without_wait_returns_at_once(drive):
 
 
 def test_module_unknown_server_fails_before_any_change(drive):
-    nova = ModuleNova(error=mn.NovaError, hosts=['hv1'])
+    nova = ModuleNova(error=nr.NovaError, hosts=['hv1'])
     nova.add_server('db-1', 'hv1')
     kind, result = drive(nova, servers=['db-1', 'nope'])
     assert kind == 'fail' and result['msg'] == 'server(s) not found: nope'
@@ -1021,7 +1015,7 @@ def test_module_unknown_server_fails_before_any_change(drive):
 
 
 def test_module_absent_clears(drive):
-    nova = ModuleNova(error=mn.NovaError, hosts=['hv1'])
+    nova = ModuleNova(error=nr.NovaError, hosts=['hv1'])
     nova.add_server('db-1', 'hv1', metadata={'cloudmaint:event': n.encode_event(event()),
                                              'cloudmaint:ack': EID})
     kind, result = drive(nova, host='hv1', state='absent')

@@ -21,6 +21,7 @@ from fake_nova import FakeNova  # pylint: disable=import-error
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import notice as n
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.policy import Policy
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import notice_run as nr
 from ansible_collections.cloudmaint.openstack.plugins.modules import maintenance_notice as mn
 
 UTC = datetime.timezone.utc
@@ -152,7 +153,7 @@ class Hooks(object):
 
 
 def forged_cloud(sla, text):
-    nova = FakeNova(error=mn.NovaError, hosts=['hv1'])
+    nova = FakeNova(error=nr.NovaError, hosts=['hv1'])
     nova.add_server('victim', 'hv1', metadata={'sla': sla, n.KEY_EVENT: text,
                                                n.KEY_NOTIFY_URL: 'https://hooks.example.com/t'})
     return nova
@@ -164,7 +165,7 @@ def run_forged(sla, text, timeout_s=None):
     nova = forged_cloud(sla, text)
     clock, hooks = Clock(), Hooks()
     ids = iter('%012x' % i for i in range(1, 100))
-    run = mn.NoticeRun(nova, campaign=CAMPAIGN, allow=n.AllowList(['hooks.example.com']), secret='s',
+    run = nr.NoticeRun(nova, campaign=CAMPAIGN, allow=n.AllowList(['hooks.example.com']), secret='s',
                        deliver=hooks, utcnow=clock.utcnow, monotonic=clock.monotonic, sleep=clock.sleep,
                        new_event_id=lambda: next(ids))
     entries = run.plan(nova.servers_on_host('hv1'), Policy({}))
@@ -224,7 +225,7 @@ def test_the_default_wait_is_bounded_by_the_policy():
     genuine = n.encode_event(n.build_event('abcdef012345', CAMPAIGN, 'live_migrate', at(60), max_defer_s=900))
     entry, _nova, _hooks, _waited, run = run_forged('pets', genuine)
     # The end of the notice, the longest deferral, the margin.
-    assert run.timeout_s == 60 + 900 + mn.WAIT_MARGIN_S
+    assert run.timeout_s == 60 + 900 + nr.WAIT_MARGIN_S
     assert entry['ready']
 
 
@@ -232,7 +233,7 @@ def test_a_deferral_asked_in_the_metadata_stays_within_the_policy_of_a_reissued_
     nova = forged_cloud('cattle', raw_event(max_defer_s=604800, defer='cloudmaint:defer'))
     nova.servers['srv-victim']['metadata'][n.KEY_DEFER] = '7d'
     clock = Clock()
-    run = mn.NoticeRun(nova, campaign=CAMPAIGN, deliver=Hooks(), utcnow=clock.utcnow,
+    run = nr.NoticeRun(nova, campaign=CAMPAIGN, deliver=Hooks(), utcnow=clock.utcnow,
                        monotonic=clock.monotonic, sleep=clock.sleep)
     entries = run.plan(nova.servers_on_host('hv1'), Policy({}))
     run.post(entries)
@@ -409,13 +410,13 @@ def test_per_project_is_the_default_and_needs_a_project():
 
 
 def test_the_engine_signs_with_the_project_secret_by_default():
-    nova = FakeNova(error=mn.NovaError, hosts=['hv1'])
+    nova = FakeNova(error=nr.NovaError, hosts=['hv1'])
     nova.add_server('web', 'hv1', tenant='prj-a', metadata={'sla': 'pets',
                                                             n.KEY_NOTIFY_URL: 'https://hooks.example.com/t'})
     nova.add_server('orphan', 'hv1', tenant=None, metadata={'sla': 'pets',
                                                             n.KEY_NOTIFY_URL: 'https://hooks.example.com/t'})
     hooks, clock = Hooks(), Clock()
-    run = mn.NoticeRun(nova, campaign=CAMPAIGN, allow=NAME, secret='operator', deliver=hooks,
+    run = nr.NoticeRun(nova, campaign=CAMPAIGN, allow=NAME, secret='operator', deliver=hooks,
                        utcnow=clock.utcnow, monotonic=clock.monotonic, sleep=clock.sleep)
     entries = dict((e['name'], e) for e in run.plan(nova.servers_on_host('hv1'), Policy({})))
     run.post(list(entries.values()))
@@ -488,7 +489,7 @@ def drive(monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
 
     def run(nova, **args):
-        monkeypatch.setattr(mn.webhook, 'deliver', Hooks())
+        monkeypatch.setattr(nr.webhook, 'deliver', Hooks())
         with patch_module_args(dict(args, cloud='unit-test')):
             module = mn.MaintenanceNoticeModule()
         module._nova = nova
@@ -502,7 +503,7 @@ def drive(monkeypatch):
 
 
 def test_module_bad_webhook_allow_fails_by_path_before_any_change(drive):
-    nova = ModuleNova(error=mn.NovaError, hosts=['hv1'])
+    nova = ModuleNova(error=nr.NovaError, hosts=['hv1'])
     nova.add_server('db-1', 'hv1', metadata={'sla': 'pets'})
     kind, result = drive(nova, servers=['db-1'], webhook_allow=['hooks.example.com', '0.0.0.0/0', '127.0.0.1/32'])
     assert kind == 'fail'
@@ -511,7 +512,7 @@ def test_module_bad_webhook_allow_fails_by_path_before_any_change(drive):
 
 
 def test_module_opt_ins_admit_a_loopback_receiver(drive):
-    nova = ModuleNova(error=mn.NovaError, hosts=['hv1'])
+    nova = ModuleNova(error=nr.NovaError, hosts=['hv1'])
     nova.add_server('db-1', 'hv1', metadata={'sla': 'cattle'})
     kind, result = drive(nova, servers=['db-1'], webhook_allow=['127.0.0.1/32'], webhook_allow_private=True,
                          webhook_allow_http=True, wait=False)
@@ -519,7 +520,7 @@ def test_module_opt_ins_admit_a_loopback_receiver(drive):
 
 
 def test_module_forged_far_future_event_neither_hangs_nor_fails(drive):
-    nova = ModuleNova(error=mn.NovaError, hosts=['hv1'])
+    nova = ModuleNova(error=nr.NovaError, hosts=['hv1'])
     nova.add_server('db-1', 'hv1', metadata={'sla': 'cattle', n.KEY_EVENT: raw_event(
         campaign='patch-1', not_before='2099-01-01T00:00:00Z', max_defer_s=604800, defer='cloudmaint:defer')})
     kind, result = drive(nova, servers=['db-1'], campaign='patch-1')
@@ -529,4 +530,4 @@ def test_module_forged_far_future_event_neither_hangs_nor_fails(drive):
     assert entry['ready'] and n.parse_time(entry['not_before']) <= datetime.datetime.now(UTC)
     assert any('re-issued' in note for note in entry['notes'])
     # Cattle: no notice, no deferral; the bound is the margin alone.
-    assert result['timeout_s'] == mn.WAIT_MARGIN_S
+    assert result['timeout_s'] == nr.WAIT_MARGIN_S

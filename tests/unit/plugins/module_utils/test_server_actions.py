@@ -742,3 +742,54 @@ def test_server_lists_follow_next_links_when_nova_caps_the_page_below_the_limit(
 def test_a_list_ends_on_a_page_without_a_next_link():
     nova, proxy, _sleeps = client(servers_page(0, 3, False))
     assert len(nova.list_servers()) == 3 and len(proxy.calls) == 1
+
+
+def groups_page(first, count):
+    return Answer(200, {'server_groups': [{'id': 'sg-%d' % n, 'policy': 'anti-affinity'}
+                                          for n in range(first, first + count)]})
+
+
+def test_server_groups_page_by_offset_until_an_empty_page():
+    # Nova caps the page at its max_limit (2 here) and sends no links: a short page is not the end.
+    nova, proxy, _sleeps = client(groups_page(0, 2), groups_page(2, 2), groups_page(4, 1), groups_page(5, 0))
+    assert [g['id'] for g in nova.server_groups()] == ['sg-0', 'sg-1', 'sg-2', 'sg-3', 'sg-4']
+    assert [c['params'].get('offset') for c in proxy.calls] == [None, 2, 4, 5]
+    assert all(c['params']['all_projects'] == 'True' and c['microversion'] == '2.64' for c in proxy.calls)
+
+
+def test_hypervisor_of_a_host_is_the_one_its_service_runs_on():
+    listing = Answer(200, {'hypervisors': [{'id': 'a', 'service': {'host': 'hv1x'}},
+                                           {'id': 'b', 'service': {'host': 'hv1'}}]})
+    nova, proxy, _sleeps = client(listing)
+    assert nova.hypervisor_of('hv1')['id'] == 'b'
+    assert proxy.calls[0]['params']['hypervisor_hostname_pattern'] == 'hv1'
+    nova, _proxy, _sleeps = client(fault(404, 'No hypervisor matching hv9 could be found.'))
+    assert nova.hypervisor_of('hv9') is None
+
+
+class Placement(object):
+    def __init__(self, answers):
+        self.answers = answers
+        self.paths = []
+
+    def get(self, path, microversion=None, raise_exc=True):
+        self.paths.append(path)
+        return self.answers[path.rsplit('/', 1)[1]]
+
+
+def test_provider_inventory_reads_inventories_and_usages_from_placement():
+    nova, _proxy, _sleeps = client(Answer(200, {}))
+    nova.conn.placement = Placement({'inventories': Answer(200, {'inventories': {'VCPU': {'total': 8}}}),
+                                     'usages': Answer(200, {'usages': {'VCPU': 2}})})
+    assert nova.provider_inventory('rp-1') == {'inventories': {'VCPU': {'total': 8}}, 'usages': {'VCPU': 2}}
+    assert nova.conn.placement.paths == ['/resource_providers/rp-1/inventories', '/resource_providers/rp-1/usages']
+
+
+def test_provider_inventory_of_an_unknown_provider_is_none_and_an_error_says_where():
+    nova, _proxy, _sleeps = client(Answer(200, {}))
+    nova.conn.placement = Placement({'inventories': Answer(404, {})})
+    assert nova.provider_inventory('rp-1') is None
+    nova.conn.placement = Placement({'inventories': fault(503, 'Placement is down')})
+    with pytest.raises(NovaError) as info:
+        nova.provider_inventory('rp-1')
+    assert str(info.value).startswith('GET /resource_providers/rp-1/inventories: Placement is down (HTTP 503')
