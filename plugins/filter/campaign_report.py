@@ -82,19 +82,11 @@ def campaign_summary(report):
 def plan_summary(results, plan):
     """Lines describing a planned campaign: batches, then each host's servers and their fate.
 
-    ``plan`` is maintenance_plan's result (batches, destinations_by_host, extra_moves), or, as
-    before the planner, campaign_preflight's (order, batch_size)."""
-    if 'batches' in plan:
-        batches = plan.get('batches') or []
-        lines = ['%d hosts in %d batches, %d extra moves: %s' % (
-            sum(len(b) for b in batches), len(batches), plan.get('extra_moves') or 0,
-            ' | '.join(', '.join(b) for b in batches))]
-    else:
-        size = plan.get('batch_size') or 1
-        order = plan.get('order') or []
-        lines = ['%d hosts in batches of %d (largest that fits: %s): %s' % (
-            len(order), size, plan.get('largest_batch_size'),
-            ' | '.join(', '.join(order[i:i + size]) for i in range(0, len(order), size)))]
+    ``plan`` is maintenance_plan's result (batches, destinations_by_host, extra_moves)."""
+    batches = plan.get('batches') or []
+    lines = ['%d hosts in %d batches, %d extra moves: %s' % (
+        sum(len(b) for b in batches), len(batches), plan.get('extra_moves') or 0,
+        ' | '.join(', '.join(b) for b in batches))]
     planned = plan.get('destinations_by_host') or {}
     for result in results:
         host = result.get('host')
