@@ -97,7 +97,8 @@ def _utcnow():
 
 
 class HostDrain(object):
-    """Drains ``host`` for ``campaign``; ``run()`` returns the module result."""
+    """Drains ``host`` for ``campaign``: ``set_enabled()`` disables it, ``drain()`` handles every server and
+    returns their entries, ``remaining()`` says what would still stop a reboot."""
 
     def __init__(self, nova, waiter, policy, host, campaign, importance='medium', reason=None,
                  destinations=None, planned_actions=None, max_parallel=None, max_parallel_per_host=None,

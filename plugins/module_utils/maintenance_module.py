@@ -20,7 +20,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_action
 
 
 class MaintenanceModule(CloudmaintModule):
-    """Base of host_drain, host_restore, instance_relocate, shelve_partial."""
+    """Base of every module of the collection that talks to Nova."""
 
     poll_interval = 1.0
 
