@@ -41,7 +41,12 @@ ACTION_STATE = {
     'rebuild': 'rebuild_pending',
 }
 STATE_RESTORED = 'restored'
-STATES = tuple(sorted(set(ACTION_STATE.values()))) + (STATE_RESTORED,)
+# What the notice told the owner the campaign will do (the whole chain), before anything is done:
+# the drain does what was announced, not what a later change of the server's labels would decide.
+STATE_ANNOUNCED = 'announced'
+STATES = tuple(sorted(set(ACTION_STATE.values()))) + (STATE_RESTORED, STATE_ANNOUNCED)
+# Actions an announced chain may hold (delete is done, never recorded as done).
+CHAIN_ACTIONS = tuple(ACTION_STATE) + ('delete',)
 
 RESTORE_STEPS = ('start', 'unshelve', 'resume', 'move_back', 'rebuild', 'confirm_resize', 'wait', 'none')
 
@@ -64,9 +69,10 @@ class CampaignRecord:
     at: datetime.datetime | None = None
     prior_status: str | None = None
     locked: bool = False           # the campaign locked the server (and unlocks it at restore)
+    chain: tuple = ()              # an announcement's whole chain (action first)
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             'action': self.action,
             'state': self.state,
             'origin_host': self.origin_host,
@@ -75,6 +81,9 @@ class CampaignRecord:
             'prior_status': self.prior_status,
             'locked': self.locked,
         }
+        if self.state == STATE_ANNOUNCED:
+            out['chain'] = list(self.chain)
+        return out
 
 
 class RestoreStep(NamedTuple):
@@ -132,6 +141,18 @@ def new_record(action: str, origin_host: str, campaign: str, now: datetime.datet
                           prior_status=_status(prior_status))
 
 
+def announcement(chain, origin_host: str, campaign: str, now: datetime.datetime,
+                 prior_status: str | None = None) -> CampaignRecord:
+    """The record of what a notice announced for a server: its whole chain of actions."""
+    chain = tuple(chain or ())
+    if not chain or any(action not in CHAIN_ACTIONS for action in chain):
+        raise ValueError('announced chain %r: expected actions among %s' % (chain, ', '.join(CHAIN_ACTIONS)))
+    format_time(now)
+    return CampaignRecord(action=chain[0], state=STATE_ANNOUNCED, origin_host=_value('origin_host', origin_host),
+                          campaign=_value('campaign', campaign), at=now, prior_status=_status(prior_status),
+                          chain=chain)
+
+
 def _status(value):
     """A Nova status (ACTIVE, SHUTOFF, ...): a short word, never a separator."""
     if value is None:
@@ -156,7 +177,8 @@ def without_lock(rec: CampaignRecord) -> CampaignRecord:
 
 def encode(rec: CampaignRecord) -> str:
     """One value of at most 255 characters: ``action|state|prior status|time|locked``."""
-    value = '|'.join((rec.action, rec.state, rec.prior_status or '',
+    action = '>'.join(rec.chain) if rec.state == STATE_ANNOUNCED else rec.action
+    value = '|'.join((action, rec.state, rec.prior_status or '',
                       format_time(rec.at) if rec.at else '', 'locked' if rec.locked else ''))
     if len(value) > MAX_LEN:
         raise ValueError('campaign record %r is longer than %d characters' % (value, MAX_LEN))
@@ -171,14 +193,20 @@ def decode(value, origin_host: str, campaign: str) -> tuple:
     if len(parts) != 5:
         return None, 'unreadable campaign record %r' % (value,)
     action, state, prior, at_text, locked = (part.strip() for part in parts)
-    if action not in ACTION_STATE:
+    chain = ()
+    if state == STATE_ANNOUNCED:
+        chain = tuple(action.split('>'))
+        if any(step not in CHAIN_ACTIONS for step in chain):
+            return None, 'garbled campaign record: %r is not a chain of actions' % (action,)
+        action = chain[0]
+    elif action not in ACTION_STATE:
         return None, 'garbled campaign record: %r is not a recorded action' % (action,)
-    if state not in (ACTION_STATE[action], STATE_RESTORED):
+    elif state not in (ACTION_STATE[action], STATE_RESTORED):
         return None, 'garbled campaign record: state %r does not go with action %r' % (state, action)
     at = parse_time(at_text)
     note = None if at is not None else 'time %r unreadable; ignored' % (at_text,)
     return CampaignRecord(action=action, state=state, origin_host=origin_host, campaign=campaign, at=at,
-                          prior_status=prior.upper() or None, locked=locked == 'locked'), note
+                          prior_status=prior.upper() or None, locked=locked == 'locked', chain=chain), note
 
 
 def restore_step(rec: CampaignRecord | None, server_status: str | None, current_host: str | None,
@@ -196,6 +224,8 @@ def restore_step(rec: CampaignRecord | None, server_status: str | None, current_
         return RestoreStep('none', 'no campaign record')
     if rec.state == STATE_RESTORED:
         return RestoreStep('none', 'already restored')
+    if rec.state == STATE_ANNOUNCED:
+        return RestoreStep('none', 'announced by the notice, never acted on')
     status = (server_status or '').upper()
     if not status:
         return RestoreStep('wait', 'server status unknown: look again later')

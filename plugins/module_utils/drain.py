@@ -24,7 +24,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils import campai
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.policy import start_at_planned
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.policy import as_announced, start_at_planned
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import (
     AT_REST,
     PREFIX,
@@ -200,9 +200,12 @@ class HostDrain(object):
             entry = {'id': server['id'], 'name': server.get('name'),
                      'project_id': server.get('tenant_id'), 'from': self.host,
                      'status_before': server.get('status')}
-            done = already_done(server, self.known.get(server['id']))
+            record = self.known.get(server['id'])
+            done = already_done(server, record)
             decision = start_at_planned(self.policy.resolve(policy_view(server), self.importance),
                                         self.planned_actions, server)
+            if record is not None and record.state == cm.STATE_ANNOUNCED:
+                decision = as_announced(decision, record.chain, self.policy)
             entry.update(sla_class=decision.sla_class, source=decision.source,
                          reason=decision.reason, notes=decision.notes,
                          chain=decision.chain, action=decision.action)

@@ -41,7 +41,7 @@ class NoticeRun(object):
 
     def __init__(self, nova, campaign=None, check_mode=False, allow=None, secret=None,
                  secret_per_project=True, project_webhooks=None, project_names=None,
-                 webhook_options=None, max_parallel=8, deliver=webhook.deliver, utcnow=_utcnow,
+                 webhook_options=None, max_parallel=8, deliver=webhook.deliver, utcnow=_utcnow, announce=False,
                  monotonic=time.monotonic, sleep=time.sleep, new_event_id=notice.new_event_id):
         self.nova = nova
         self.campaign = campaign
@@ -58,6 +58,10 @@ class NoticeRun(object):
         self.monotonic = monotonic
         self.sleep = sleep
         self.new_event_id = new_event_id
+        # Record what each notice announces where the drain reads it (server_records), so that the
+        # drain does what the owner was told.
+        self.announce = announce and bool(campaign)
+        self.records = RecordStore(nova)
         self.changed = False
         self.polls = 0
         self.timeout_s = None
@@ -73,10 +77,9 @@ class NoticeRun(object):
         where only administrators write: server_records)."""
         if not self.campaign:
             return {}
-        store = RecordStore(self.nova)
         found = {}
         for host in sorted({s.get(HOST_KEY) for s in servers if s.get(HOST_KEY)}):
-            by_server, _notes = store.records(host, self.campaign)
+            by_server, _notes = self.records.records(host, self.campaign)
             found.update((sid, recs[0]) for sid, recs in by_server.items())
         return found
 
@@ -92,7 +95,9 @@ class NoticeRun(object):
             metadata = server.get('metadata') or {}
             entry = self._entry(server)
             record = handled.get(server['id'])
-            if record is not None and record.origin_host == server.get(HOST_KEY):
+            if record is not None and record.state == cm.STATE_ANNOUNCED:
+                entry['_announced'] = record
+            elif record is not None and record.origin_host == server.get(HOST_KEY):
                 # The drain of this campaign has acted on it here already (a re-run): what the policy
                 # says now, for the server as the drain left it, is not what the owner was told:
                 # its notice stays as it is until the campaign is done with it.
@@ -105,6 +110,8 @@ class NoticeRun(object):
             notes = entry['notes']
             wanted = action
             planned = start_at_planned(decision, planned_actions, server)
+            if wanted is None:
+                entry['_chain'] = tuple(planned.chain)
             if wanted is None and planned is not decision:
                 wanted = planned.action
                 notes.extend(planned.notes[len(decision.notes):])
@@ -113,6 +120,7 @@ class NoticeRun(object):
                     wanted = decision.action
                 elif decision.transient and decision.policy_chain:
                     wanted = decision.policy_chain[0]
+                    entry['_chain'] = tuple(decision.policy_chain)
                     notes.append('server busy: notice for %s, what the policy gives once it settles' % wanted)
                 else:
                     why = '; '.join(decision.notes or [decision.reason])
@@ -208,6 +216,8 @@ class NoticeRun(object):
                 self.changed = True
         writes = [e for e in todo if e['notified']['metadata'] is None]
         self._parallel(self._write_event, writes)
+        if self.announce and not self.check_mode:
+            self._parallel(self._record_announcement, todo)
         for entry in todo:
             if entry['_kept'] or self.check_mode:
                 entry['notified']['webhook'] = 'not_sent'
@@ -222,6 +232,21 @@ class NoticeRun(object):
             guest = entry['notified']['metadata'] in ('posted', 'replaced')
             self._start_webhook(entry, 'scheduled', entry['event'], guest,
                                 deadline=self._mono_at(notice.event_not_before(entry['event'])))
+
+    def _record_announcement(self, entry):
+        """Keeps what the owner was told: a new notice's chain, or a kept notice's if none is kept yet."""
+        told = entry['notified']['metadata'] in ('posted', 'replaced', 'not_writable')
+        kept = entry['notified']['metadata'] == 'unchanged' and entry.get('_announced') is None
+        if not entry.get('_chain') or not (told or kept):
+            return
+        try:
+            self.records.put(entry['id'], cm.announcement(entry['_chain'], entry['host'], self.campaign,
+                                                         self.utcnow(), prior_status=entry['status']))
+        except (NovaError, ValueError) as exc:
+            entry['notes'].append('what the notice announced is not recorded (the drain decides anew): %s'
+                                  % getattr(exc, 'message', exc))
+            return
+        entry['announced'] = list(entry['_chain'])
 
     def _write_event(self, entry):
         try:

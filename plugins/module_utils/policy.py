@@ -41,7 +41,7 @@ NO_ACTION = 'none'
 IMPORTANCES = ('high', 'medium', 'low')
 ON_TIMEOUT = ('force_complete', 'abort', 'fallback')
 MOVE_BACK = ('auto', 'always', 'never')
-SOURCES = ('override', 'owner', 'class', 'project', 'default')
+SOURCES = ('override', 'owner', 'class', 'project', 'default', 'announced')
 LM_DEFAULT = 'default'
 
 # Actions that destroy a server's disks: each needs its own opt-in (allow_delete, allow_rebuild),
@@ -120,6 +120,28 @@ def start_at_planned(decision: Decision, planned_actions: dict, server: dict) ->
         planned, decision.action, why)
     return replace(decision, action=planned, chain=decision.chain[decision.chain.index(planned):],
                    notes=list(decision.notes) + [note])
+
+
+def as_announced(decision: Decision, announced: tuple, policy) -> Decision:
+    """``decision`` as the notice announced it: the chain its owner was told (``announced``),
+    adjusted to the server's status now. What the server's labels say now, when it differs, needs
+    a new notice to count (a re-run of the notice gives one); until then it is a note.  An
+    announced ``delete`` or ``rebuild`` the policy no longer allows is dropped."""
+    data = _data(policy)
+    chain = [a for a in announced if not (a == 'delete' and not data['allow_delete'])
+             and not (a == 'rebuild' and not data['allow_rebuild'])]
+    if not chain or decision.transient:
+        return decision
+    notes = []
+    adjusted, _transient = _adjust_for_status(chain, decision.status, None, notes)
+    if adjusted == list(decision.chain):
+        return decision
+    note = ('the notice announced %s; what the server\'s labels say now (%s) needs a new notice, '
+            'so the announced chain is done' % (_chain_text(chain), _chain_text(decision.chain)))
+    return replace(decision, action=adjusted[0] if adjusted else NO_ACTION, fallbacks=list(adjusted[1:]),
+                   chain=list(adjusted), policy_chain=list(chain), source='announced',
+                   reason='announced by the notice: %s' % _chain_text(chain),
+                   notes=list(decision.notes) + [note] + notes)
 
 
 # ---------------------------------------------------------------- validation

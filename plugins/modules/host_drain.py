@@ -189,7 +189,7 @@ servers:
       description: Why this action, in one sentence.
       type: str
     source:
-      description: Which rule decided (override, owner, class, project, default).
+      description: Which rule decided (override, owner, class, project, default, or announced when the notice announced another chain than the labels now give).
       type: str
     from:
       description: The drained host.

@@ -29,6 +29,10 @@ description:
     (or one per server when they are on different hosts), not one per server and poll.
   - A re-run with the same O(campaign) and action keeps the event already posted (the notice is not restarted
     and the webhook is not sent again). An event of another campaign or action is replaced.
+  - With O(campaign), what each new notice announces (the policy's whole chain of actions for the server) is
+    recorded where only administrators write (the campaign's host aggregate), and M(cloudmaint.openstack.host_drain)
+    of that campaign does what was announced. A label the owner changes afterwards counts only with a new notice
+    (a re-run of this module gives one when the action changes).
   - 'Owners can write their servers'' metadata, so an event found there may be forged: one whose terms go beyond
     the policy (a C(not_before) later than a full notice from now plus the longest deferral, or a C(max_defer_s)
     or C(deferred_s) over the class''s C(max_defer_s)) is re-issued with a new id and terms clamped to the policy,
@@ -293,6 +297,10 @@ servers:
     action:
       description: The event action.
       type: str
+    announced:
+      description: The chain of actions recorded for the drain, when a new notice was given with O(campaign).
+      type: list
+      elements: str
     event:
       description: The event as posted (or found, or cleared).
       type: dict
@@ -455,7 +463,7 @@ class MaintenanceNoticeModule(MaintenanceModule):
             webhook_options=dict(timeout_s=p['webhook_timeout'], retries=p['webhook_retries'],
                                  backoff_s=p['webhook_backoff'], validate_certs=p['webhook_validate_certs'],
                                  ca_path=p['webhook_ca_path']),
-            max_parallel=p['max_parallel'], deliver=webhook.deliver)
+            max_parallel=p['max_parallel'], deliver=webhook.deliver, announce=present and bool(p['campaign']))
         result = dict(campaign=campaign)
         if not present:
             entries = engine.clear(servers)
