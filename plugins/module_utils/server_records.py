@@ -85,9 +85,10 @@ class RecordStore(object):
         return found
 
     def campaigns(self, host) -> set:
-        """The campaigns that hold records of servers from ``host``."""
-        return {ledger_of(a)[0] for a in self._ledgers(host) if any(
-            not key.startswith(cm.PREFIX) for key in a.get('metadata') or {})}
+        """The campaigns that hold records of what they did to servers from ``host`` (a notice's
+        announcement alone is nothing to restore)."""
+        return {ledger_of(a)[0] for a in self._ledgers(host)
+                if any(rec.state != cm.STATE_ANNOUNCED for rec in records_in(a)[0].values())}
 
     def records(self, host=None, campaign=None) -> tuple:
         """``({server id: [records, newest first]}, notes)`` for ``host`` and/or ``campaign``."""

@@ -144,3 +144,12 @@ def test_without_a_campaign_or_in_check_mode_nothing_is_recorded():
     notice(nova, announce=False)
     notice(nova, check_mode=True, announce=True)
     assert announced(nova, sid) == []
+
+
+def test_announcements_alone_do_not_make_a_campaign_one_to_restore():
+    nova = cloud()
+    a, b = nova.add_server('a', 'hv1'), nova.add_server('b', 'hv1')
+    store = RecordStore(nova)
+    store.put(a, cm.announcement(('live_migrate',), 'hv1', 'noticed-only', NOW))
+    store.put(b, cm.new_record('stop', 'hv1', 'drained', NOW, prior_status='ACTIVE'))
+    assert store.campaigns('hv1') == {'drained'}
