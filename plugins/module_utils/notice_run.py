@@ -523,3 +523,27 @@ def summarize(entries):
 
 def public(entries):
     return [dict((k, v) for k, v in e.items() if not k.startswith('_')) for e in entries]
+
+
+def project_webhooks(hooks, servers, projects_named):
+    """``(webhooks by project id, {project id: name}, warnings)`` for the servers in hand, from the
+    operator's ``project_webhooks`` (keys are project ids or names). ``projects_named(name)`` gives
+    the projects of that name (None when it could not tell); names are looked up only while some
+    project of the servers has no webhook yet."""
+    hooks = dict((str(k), v) for k, v in (hooks or {}).items())
+    projects = set(s.get('tenant_id') for s in servers if s.get('tenant_id'))
+    out = dict((k, v) for k, v in hooks.items() if k in projects)
+    names, warnings = {}, []
+    for key, url in hooks.items():
+        if key in projects or not (projects - set(out)):
+            continue
+        found = projects_named(key)
+        if found is None:
+            continue
+        if len(found) > 1:
+            warnings.append('project_webhooks: project name %r is ambiguous (%d projects): use its id'
+                            % (key, len(found)))
+        elif found and found[0].get('id') in projects:
+            out[found[0]['id']] = url
+            names[found[0]['id']] = key
+    return out, names, warnings

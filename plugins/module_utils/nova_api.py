@@ -13,6 +13,7 @@ no answer to an action is retried by ``retry_action``, which first asks whether 
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import (
     compare_microversions,
@@ -289,6 +290,19 @@ class NovaClient(object):
             if exc.status in (400, 404, 501):
                 return None
             raise
+
+    def projects_named(self, name):
+        """The Identity projects called ``name`` (an operator's project_webhooks key)."""
+        path = '/projects?' + urlencode({'name': name})
+        response = self.conn.identity.get(path, raise_exc=False)
+        self.requests += 1
+        if response.status_code >= 400:
+            raise NovaError(response.status_code, _message(response), 'GET', path,
+                            response.headers.get('x-openstack-request-id'))
+        try:
+            return response.json().get('projects') or []
+        except (ValueError, AttributeError):
+            return []
 
     def server_migrations(self, server_id):
         """In-progress migrations of a server, with memory progress."""

@@ -390,15 +390,19 @@ requests:
   type: int
 '''
 
-from urllib.parse import urlencode
-
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import notice
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import webhook
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
     MaintenanceModule,
 )
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.notice_run import NoticeRun, public, summarize
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.notice_run import (
+    NoticeRun,
+    project_webhooks,
+    public,
+    summarize,
+)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import SDK_ERRORS
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import campaign_problem
 
@@ -527,33 +531,16 @@ class MaintenanceNoticeModule(MaintenanceModule):
         return found
 
     def _project_webhooks(self, servers):
-        """(project_webhooks keyed by project id, {project id: name}); names looked up only when needed."""
-        names = {}
-        hooks = dict((str(k), v) for k, v in (self.params['project_webhooks'] or {}).items())
-        projects = set(s.get('tenant_id') for s in servers if s.get('tenant_id'))
-        out = dict((k, v) for k, v in hooks.items() if k in projects)
-        for key, url in hooks.items():
-            if key in projects or not (projects - set(out)):
-                continue
+        def named(name):
             try:
-                response = self.conn.identity.get('/projects?' + urlencode({'name': key}), raise_exc=False)
-            except SDK_ERRORS as exc:
-                self.warn('project_webhooks: cannot look up project %r: %s' % (key, exc))
-                continue
-            if response.status_code >= 400:
-                self.warn('project_webhooks: cannot look up project %r: HTTP %s' % (key, response.status_code))
-                continue
-            try:
-                found = response.json().get('projects') or []
-            except (ValueError, AttributeError):
-                found = []
-            if len(found) > 1:
-                self.warn('project_webhooks: project name %r is ambiguous (%d projects): use its id'
-                          % (key, len(found)))
-            elif found and found[0]['id'] in projects:
-                out[found[0]['id']] = url
-                names[found[0]['id']] = key
-        return out, names
+                return self.nova.projects_named(name)
+            except (NovaError,) + SDK_ERRORS as exc:
+                self.warn('project_webhooks: cannot look up project %r: %s' % (name, exc))
+                return None
+        hooks, names, warnings = project_webhooks(self.params['project_webhooks'], servers, named)
+        for warning in warnings:
+            self.warn(warning)
+        return hooks, names
 
     def _result(self, result, engine, entries):
         result.update(changed=engine.changed, servers=public(entries), summary=summarize(entries),

@@ -300,3 +300,30 @@ def test_forged_notice_events_neither_hold_nor_crash_the_notice(conn, cloud_env,
     # The week's deferral asked for on cattle was clamped to what the class allows (none).
     assert any('defer' in note for note in entries[names['far']]['notes']), entries[names['far']]['notes']
     assert_census_ok(census(cloud_env, tmp_path, before=before['census']))
+
+
+def test_a_label_changed_after_the_notice_does_not_change_what_is_done(conn, cloud_env, vms, tenant, tmp_path):
+    """The notice announces what the owner chose (stop); the tenant then asks for a live migration
+    instead. The drain of that campaign does what was announced; the change would need a new
+    notice. Restore starts the server again; nothing is lost."""
+    campaign = 'it-announced'
+    policy = {'owner_choice': {'enabled': True, 'actions': ['live_migrate', 'stop']},
+              'classes': {'cattle': {'notice': {'period_s': 0, 'max_period_s': 0, 'max_defer_s': 0}}}}
+    booted = boot(conn, vms, {'chooser': dict(SMALL, sla='cattle', **{'cloudmaint:owner_action': 'stop'})})
+    names, ids = names_ids(booted)
+    before = census(cloud_env, tmp_path)
+    r = play(cloud_env, tmp_path, [task('maintenance_notice', 'notice', host=DRAINED, campaign=campaign,
+                                        policy=policy, wait=True, poll_interval=1)])
+    [entry] = [e for e in r['notice']['servers'] if e['id'] == ids['chooser']]
+    assert entry['announced'][0] == 'stop', entry
+    tenant_sets_metadata(tenant, ids['chooser'], {'cloudmaint:owner_action': 'live_migrate'})
+    r = play(cloud_env, tmp_path, [
+        task('host_drain', 'drain', host=DRAINED, campaign=campaign, policy=policy),
+        task('host_restore', 'restore', host=DRAINED, campaign=campaign, policy=policy)])
+    drained = by_name(r['drain']['servers'])[names['chooser']]
+    assert (drained['action'], drained['source'], drained['outcome']) == ('stop', 'announced', 'done'), drained
+    assert any('needs a new notice' in note for note in drained['notes']), drained['notes']
+    assert not migrations(conn, ids['chooser'])
+    srv = server(conn, ids['chooser'])
+    assert (host_of(srv), srv['status'], srv['locked']) == (DRAINED, 'ACTIVE', False)
+    assert_census_ok(census(cloud_env, tmp_path, before=before['census']))

@@ -144,6 +144,8 @@ class FakeNova(object):
         self.aggregate_store = {}    # id -> aggregate
         self._down_after = {}        # host -> (reads, forced)
         self.uptimes = {}            # host -> its `uptime` line (GET /os-hypervisors/{id}/uptime)
+        self.projects = {}           # project id -> name (Identity)
+        self.project_lookups = []    # names looked up
         for host in hosts:
             if isinstance(host, dict):
                 self.add_host(**host)
@@ -259,6 +261,10 @@ class FakeNova(object):
                      and (migration_type is None or m['migration_type'] == migration_type)]
             self._tick(server_id)
             return sorted(found, key=lambda m: m['id'])
+
+    def projects_named(self, name):
+        self.project_lookups.append(name)
+        return [{'id': pid, 'name': pname} for pid, pname in sorted(self.projects.items()) if pname == name]
 
     def host_uptime(self, host):
         text = self.uptimes.get(host)

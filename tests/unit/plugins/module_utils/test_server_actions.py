@@ -793,3 +793,24 @@ def test_provider_inventory_of_an_unknown_provider_is_none_and_an_error_says_whe
     with pytest.raises(NovaError) as info:
         nova.provider_inventory('rp-1')
     assert str(info.value).startswith('GET /resource_providers/rp-1/inventories: Placement is down (HTTP 503')
+
+
+class Identity(object):
+    def __init__(self, answer):
+        self.answer = answer
+        self.paths = []
+
+    def get(self, path, raise_exc=True):
+        self.paths.append(path)
+        return self.answer
+
+
+def test_projects_are_found_by_name_through_identity():
+    nova, _proxy, _sleeps = client(Answer(200, {}))
+    nova.conn.identity = Identity(Answer(200, {'projects': [{'id': 'p1', 'name': 'web shop'}]}))
+    assert nova.projects_named('web shop') == [{'id': 'p1', 'name': 'web shop'}]
+    assert nova.conn.identity.paths == ['/projects?name=web+shop']
+    nova.conn.identity = Identity(fault(403, 'You are not authorized'))
+    with pytest.raises(NovaError) as info:
+        nova.projects_named('web shop')
+    assert info.value.status == 403

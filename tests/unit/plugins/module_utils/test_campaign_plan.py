@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.policy import Policy
-from ansible_collections.cloudmaint.openstack.plugins.modules import maintenance_plan as mp
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_plan as mp
 
 GB = 1024
 
