@@ -44,6 +44,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.microversions import parse_microversion
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import PREFIX
 
 SNAPSHOT_FORMAT = 1
@@ -184,20 +185,9 @@ def paginate_offset(get, service, path, key, params, microversion, page_size):
 
 # ---- microversions ------------------------------------------------------------------------------
 
-def parse_version(value):
-    """(2, 96) for '2.96', (2, 96) or [2, 96]; None for None/''."""
-    if value is None or value == '':
-        return None
-    if isinstance(value, str):
-        major, minor = value.strip().split('.')
-        return (int(major), int(minor))
-    major, minor = value
-    return (int(major), int(minor))
-
-
 def choose_compute_microversion(max_available):
     """The compute microversion to use: the preferred one, or the highest the cloud offers below it."""
-    available = parse_version(max_available)
+    available = parse_microversion(max_available) if max_available else None
     if available is None or available < COMPUTE_MIN_MICROVERSION:
         raise SnapshotError('the compute API supports microversions up to %s, but 2.53 or later is needed'
                             % ('%d.%d' % available if available else 'none (no microversions)'),
@@ -264,7 +254,7 @@ def fetch_raw(get, compute_microversion, placement_detail='summary', page_size=P
     chains run in threads, so the wall time is about that of the server pages.
     """
     mv = compute_microversion
-    hypervisors_mv = '%d.%d' % min(parse_version(mv), HYPERVISORS_MAX_MICROVERSION)
+    hypervisors_mv = '%d.%d' % min(parse_microversion(mv), HYPERVISORS_MAX_MICROVERSION)
     raw = {'compute_microversion': mv, 'warnings': []}
 
     def hypervisors_and_placement():

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from urllib.parse import urlencode
 
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import (
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.microversions import (
     compare_microversions,
     format_microversion,
 )

@@ -34,6 +34,11 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.microversions import (
+    format_microversion,
+    microversion_satisfied,
+)
+
 SDK_IMPORT_ERROR = None
 try:
     import openstack
@@ -106,7 +111,6 @@ SECRET_OPTIONS = frozenset((
 # and the bidirectional overrides and isolates that reorder what a terminal shows.
 _CONTROL_RE = re.compile(r'[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]')
 
-_MICROVERSION_RE = re.compile(r'^\s*(\d+)\.(\d+)\s*$')
 
 
 def openstack_argument_spec():
@@ -244,41 +248,6 @@ def strip_control(text):
         return '\\x%02x' % code if code < 0x100 else '\\u%04x' % code
 
     return _CONTROL_RE.sub(escape, str(text))
-
-
-def parse_microversion(value):
-    """Return ``(major, minor)`` for '2.91', (2, 91) or [2, 91]; raise ValueError otherwise."""
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, int) for v in value):
-        return (value[0], value[1])
-    if isinstance(value, str):
-        match = _MICROVERSION_RE.match(value)
-        if match:
-            return (int(match.group(1)), int(match.group(2)))
-    raise ValueError('not a microversion: %r (expected "MAJOR.MINOR", e.g. "2.91")' % (value,))
-
-
-def format_microversion(value):
-    """Return the canonical 'MAJOR.MINOR' string, or None for None."""
-    if value is None:
-        return None
-    return '%d.%d' % parse_microversion(value)
-
-
-def compare_microversions(left, right):
-    """Return -1, 0 or 1 as ``left`` is lower than, equal to or higher than ``right``.
-
-    Microversions compare numerically per part: '2.10' is higher than '2.9'.
-    """
-    left_t, right_t = parse_microversion(left), parse_microversion(right)
-    return (left_t > right_t) - (left_t < right_t)
-
-
-def microversion_satisfied(available, required):
-    """True when ``available`` (may be None: no microversions) reaches ``required``."""
-    if available is None:
-        return False
-    available_t, required_t = parse_microversion(available), parse_microversion(required)
-    return available_t[0] == required_t[0] and available_t >= required_t
 
 
 def version_tuple(version):

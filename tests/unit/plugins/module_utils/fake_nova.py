@@ -51,7 +51,7 @@ import re
 import threading
 import time
 
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import (
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.microversions import (
     compare_microversions,
 )
 

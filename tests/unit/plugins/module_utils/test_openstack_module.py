@@ -20,6 +20,7 @@ try:
 except ImportError:  # ansible-core < 2.19
     patch_module_args = None
 
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import microversions as mv
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import openstack_module as om
 
 
@@ -111,13 +112,13 @@ def test_secret_values_are_collected_from_auth_and_cloud_dict():
     ('2.91', (2, 91)), (' 2.1 ', (2, 1)), ((2, 60), (2, 60)), ([2, 5], (2, 5)),
 ])
 def test_parse_microversion(value, expected):
-    assert om.parse_microversion(value) == expected
+    assert mv.parse_microversion(value) == expected
 
 
 @pytest.mark.parametrize('value', ['2', 'latest', '2.x', '', None, 2.91, (2,), ('2', '1')])
 def test_parse_microversion_rejects_garbage(value):
     with pytest.raises(ValueError):
-        om.parse_microversion(value)
+        mv.parse_microversion(value)
 
 
 @pytest.mark.parametrize('left, right, expected', [
@@ -127,7 +128,7 @@ def test_parse_microversion_rejects_garbage(value):
     ('3.0', '2.99', 1),
 ])
 def test_compare_microversions(left, right, expected):
-    assert om.compare_microversions(left, right) == expected
+    assert mv.compare_microversions(left, right) == expected
 
 
 @pytest.mark.parametrize('available, required, expected', [
@@ -138,12 +139,12 @@ def test_compare_microversions(left, right, expected):
     ('3.5', '2.91', False),     # a different major version is not a superset
 ])
 def test_microversion_satisfied(available, required, expected):
-    assert om.microversion_satisfied(available, required) is expected
+    assert mv.microversion_satisfied(available, required) is expected
 
 
 def test_format_microversion():
-    assert om.format_microversion((2, 7)) == '2.7'
-    assert om.format_microversion(None) is None
+    assert mv.format_microversion((2, 7)) == '2.7'
+    assert mv.format_microversion(None) is None
 
 
 @pytest.mark.parametrize('version, expected', [
