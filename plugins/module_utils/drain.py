@@ -69,6 +69,34 @@ def already_done(server, record):
     return None
 
 
+def action_timeout(policy, importance, slack_s):
+    """How long any server's action may take: the longest completion timeout of the policy for
+    this importance, plus ``slack_s`` for what follows it. For waits on tasks of unknown class; a
+    server's own action waits its class's timeout plus the slack."""
+    entries = policy.data['live_migration'][importance].values()
+    return max([e.get('completion_timeout_s', 0) for e in entries] or [0]) + slack_s
+
+
+def hint_hosts(nova):
+    """``(hosts, problem)``: usable hosts with free RAM and zone, for the likely-destination hints
+    of a plan; no hosts and the reason when Nova could not tell."""
+    try:
+        hypervisors = nova.hypervisors()
+        zone_of = nova.zones_by_host()
+    except NovaError as exc:
+        return [], 'no destination hints: %s' % exc.message
+    hosts = []
+    for hv in hypervisors:
+        name = (hv.get('service') or {}).get('host') or hv.get('hypervisor_hostname')
+        hosts.append({
+            'name': name,
+            'zone': zone_of.get(name),
+            'usable': hv.get('state') == 'up' and hv.get('status') == 'enabled',
+            'free_ram_mb': (hv.get('memory_mb') or 0) - (hv.get('memory_mb_used') or 0),
+        })
+    return hosts, None
+
+
 def likely_destination(server, hosts, exclude):
     """A hint for check mode: the enabled, up host with most free RAM in the server's zone."""
     ram = (server.get('flavor') or {}).get('ram', 0)

@@ -34,10 +34,17 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import policy as policy_mod
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.microversions import (
     format_microversion,
     microversion_satisfied,
 )
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import (
+    NovaClient,
+    NovaError,
+    looks_like_uuid,
+)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_actions import Waiter
 
 SDK_IMPORT_ERROR = None
 try:
@@ -396,6 +403,7 @@ class CloudmaintModule:
         self.check_mode = self.ansible.check_mode
         self.results = {'changed': False}
         self._conn = None
+        self._nova = None
         self._max_microversions = {}
 
         # Credentials from a cloud dict, masked in every result, warning and error as well
@@ -450,6 +458,45 @@ class CloudmaintModule:
     @staticmethod
     def _cloud_label(cloud_name):
         return "'%s'" % cloud_name if cloud_name else '(from environment/options)'
+
+    # ---- the Compute client, waits and the policy ---------------------------
+
+    #: Seconds between two looks at a server or service while waiting.
+    poll_interval = 1.0
+
+    @property
+    def nova(self):
+        """The Compute API client (one per module run), at the cloud's highest microversion."""
+        if self._nova is None:
+            self._nova = NovaClient(self.conn, self.compute_max_microversion())
+        return self._nova
+
+    def waiter(self):
+        return Waiter(poll_s=self.poll_interval)
+
+    def load_policy(self, raw):
+        """The maintenance policy, validated before anything changes (every bad key named by its path)."""
+        try:
+            policy = policy_mod.Policy(raw or {})
+        except policy_mod.PolicyError as exc:
+            return self.fail('invalid maintenance policy:\n%s' % exc,
+                             errors=[{'path': path, 'error': msg} for path, msg in exc.errors])
+        policy.trust_names(self.unique_server_names(k for k in policy.server_rule_keys() if not looks_like_uuid(k)))
+        return policy
+
+    def unique_server_names(self, names):
+        """The names among ``names`` that exactly one server in the whole cloud has (one request each)."""
+        unique = []
+        for name in names:
+            try:
+                found = self.nova.find_server(name)
+            except NovaError as exc:
+                if exc.status == 409:      # ambiguous
+                    continue
+                raise
+            if found is not None:
+                unique.append(name)
+        return unique
 
     # ---- microversions ----------------------------------------------------
 
@@ -516,8 +563,11 @@ class CloudmaintModule:
         raise NotImplementedError('%s must implement run()' % type(self).__name__)
 
     def __call__(self):
+        # The one place where an API error becomes the module's failure.
         try:
             result = self.run()
+        except NovaError as exc:
+            return self.fail('%s: %s' % (self.action, exc), details=exc.details)
         except SDK_ERRORS as exc:
             return self.fail_from_sdk(exc, self.action)
         return self.exit(**(result or {}))

@@ -75,13 +75,11 @@ requests:
   type: int
 '''
 
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
-    MaintenanceModule,
-)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import CloudmaintModule
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import campaign_problem
 
 
-class CampaignPreflightModule(MaintenanceModule):
+class CampaignPreflightModule(CloudmaintModule):
     argument_spec = dict(
         hosts=dict(type='list', elements='str', required=True),
         policy=dict(type='dict', default={}),

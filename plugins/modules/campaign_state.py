@@ -95,9 +95,7 @@ import datetime
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
-    MaintenanceModule,
-)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import CloudmaintModule
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import campaign_problem
 
 def parse_ledger(metadata, campaign):
@@ -117,7 +115,7 @@ def ledger_value(state, now, note=None):
     return ('%s|%s|%s' % (state, cm.format_time(now), (note or '')[:150]))[:255]
 
 
-class CampaignStateModule(MaintenanceModule):
+class CampaignStateModule(CloudmaintModule):
     argument_spec = dict(
         campaign=dict(type='str', required=True),
         state=dict(type='str', default='query', choices=['query', 'present', 'absent']),

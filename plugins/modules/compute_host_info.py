@@ -107,9 +107,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils import campai
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import reboot_blocker
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
-    MaintenanceModule,
-)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import CloudmaintModule
 
 
 def _normalized_time(text):
@@ -134,7 +132,7 @@ def not_ready_because(result, after):
     return '; '.join(reasons) or 'not ready'
 
 
-class ComputeHostInfoModule(MaintenanceModule):
+class ComputeHostInfoModule(CloudmaintModule):
     argument_spec = dict(
         host=dict(type='str', required=True),
         reported_after=dict(type='str'),

@@ -272,16 +272,16 @@ requests:
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import (
     HostDrain,
+    action_timeout,
+    hint_hosts,
     summarize,
 )
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import looks_like_uuid
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
-    MaintenanceModule,
-)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import CloudmaintModule
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import campaign_problem
 
 
-class HostDrainModule(MaintenanceModule):
+class HostDrainModule(CloudmaintModule):
     argument_spec = dict(
         host=dict(type='str', required=True),
         state=dict(type='str', default='drained', choices=['disabled', 'drained', 'enabled']),
@@ -314,7 +314,7 @@ class HostDrainModule(MaintenanceModule):
                           destinations=p['destinations'], planned_actions=p['planned_actions'],
                           max_parallel=p['max_parallel'],
                           max_parallel_per_host=p['max_parallel_per_host'],
-                          action_timeout=self.action_timeout(policy, p['importance']),
+                          action_timeout=action_timeout(policy, p['importance'], p['timeout']),
                           timeout_slack=p['timeout'], check_mode=self.check_mode,
                           reboot_in_error=p['reboot_in_error'])
         result = dict(host=p['host'], campaign=campaign)
@@ -323,7 +323,10 @@ class HostDrainModule(MaintenanceModule):
         except LookupError as exc:
             self.fail(str(exc), **result)
         if p['state'] == 'drained':
-            entries, remaining = drain.drain(hint_hosts=self.hint_hosts())
+            hints, problem = hint_hosts(self.nova)
+            if problem:
+                self.warn(problem)
+            entries, remaining = drain.drain(hint_hosts=hints)
             result.update(servers=entries, remaining=remaining,
                           summary=summarize(entries, remaining))
             failed = [e['name'] for e in entries if e.get('outcome') == 'failed']

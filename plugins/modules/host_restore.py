@@ -141,15 +141,13 @@ requests:
 '''
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import HostDrain
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
-    MaintenanceModule,
-)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import CloudmaintModule
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.restore import HostRestore
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import campaign_problem
 
 
-class HostRestoreModule(MaintenanceModule):
+class HostRestoreModule(CloudmaintModule):
     argument_spec = dict(
         host=dict(type='str', required=True),
         campaign=dict(type='str'),

@@ -123,12 +123,10 @@ requests:
 '''
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
-    MaintenanceModule,
-)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import CloudmaintModule
 
 
-class InstanceRelocateModule(MaintenanceModule):
+class InstanceRelocateModule(CloudmaintModule):
     argument_spec = dict(
         server=dict(type='str', required=True),
         strategy=dict(type='str', default='auto', choices=['live', 'cold', 'auto']),

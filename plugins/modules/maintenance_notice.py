@@ -393,9 +393,7 @@ requests:
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import notice
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import webhook
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
-    MaintenanceModule,
-)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import CloudmaintModule
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.notice_run import (
     NoticeRun,
     project_webhooks,
@@ -406,7 +404,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api impo
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import SDK_ERRORS
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import campaign_problem
 
-class MaintenanceNoticeModule(MaintenanceModule):
+class MaintenanceNoticeModule(CloudmaintModule):
     argument_spec = dict(
         servers=dict(type='list', elements='str'),
         host=dict(type='str'),

@@ -270,12 +270,10 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.cloud_snapsho
     SnapshotError,
     fetch_snapshot,
 )
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
-    MaintenanceModule,
-)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import CloudmaintModule
 
 
-class MaintenancePlanModule(MaintenanceModule):
+class MaintenancePlanModule(CloudmaintModule):
     argument_spec = dict(
         hosts=dict(type='list', elements='str', required=True),
         mode=dict(type='str', default='campaign', choices=list(MODES)),

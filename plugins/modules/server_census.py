@@ -144,9 +144,7 @@ import datetime
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import census
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
-    MaintenanceModule,
-)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import CloudmaintModule
 
 
 def census_list(value):
@@ -159,7 +157,7 @@ def census_list(value):
     return value
 
 
-class ServerCensusModule(MaintenanceModule):
+class ServerCensusModule(CloudmaintModule):
     argument_spec = dict(
         hosts=dict(type='list', elements='str', required=True),
         before=dict(type='raw'),

@@ -112,15 +112,13 @@ import datetime
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import (
-    MaintenanceModule,
-)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import CloudmaintModule
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
 
 SHELVED = ('SHELVED', 'SHELVED_OFFLOADED')
 
 
-class ShelvePartialModule(MaintenanceModule):
+class ShelvePartialModule(CloudmaintModule):
     argument_spec = dict(
         server=dict(type='str', required=True),
         state=dict(type='str', default='shelved', choices=['shelved', 'unshelved']),

@@ -15,7 +15,7 @@ from fake_nova import HOST, FakeClock, FakeNova, make_waiter  # pylint: disable=
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.drain import HostDrain, reboot_blocker
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.maintenance_module import MaintenanceModule
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import CloudmaintModule
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaClient, NovaError
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.policy import Policy
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.restore import HostRestore
@@ -62,7 +62,7 @@ def by_name(entries):
 def module(nova):
     """The module layer over the fake: load_policy asks Nova which server names are unique."""
     nova.find_server = lambda name: NovaClient.find_server(nova, name)
-    found = MaintenanceModule.__new__(MaintenanceModule)
+    found = CloudmaintModule.__new__(CloudmaintModule)
     found._nova = nova
     return found
 
