@@ -262,6 +262,16 @@ class FakeNova(object):
             self._tick(server_id)
             return sorted(found, key=lambda m: m['id'])
 
+    def hypervisor_of(self, host):
+        if host not in self.services:
+            return None
+        service = self.services[host]
+        return {'id': 'rp-%s' % host, 'hypervisor_hostname': host, 'state': service['state'],
+                'status': service['status'], 'service': {'host': host}}
+
+    def provider_inventory(self, provider_id):
+        return {'inventories': {'VCPU': {'total': 8}, 'MEMORY_MB': {'total': 32768}}, 'usages': {}}
+
     def projects_named(self, name):
         self.project_lookups.append(name)
         return [{'id': pid, 'name': pname} for pid, pname in sorted(self.projects.items()) if pname == name]

@@ -20,7 +20,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api impo
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.policy import Policy
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.restore import HostRestore
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
-from ansible_collections.cloudmaint.openstack.plugins.modules import compute_host_info as chi
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import host_state
 
 NOW = datetime.datetime(2026, 11, 21, 12, 0, 0, tzinfo=datetime.timezone.utc)
 LOCK_REASON = 'cloudmaint: campaign c1: hv1 in maintenance'
@@ -115,12 +115,7 @@ def test_restore_follows_the_kept_record_not_the_metadata():
 
 
 def host_info(nova, campaign='c1', reboot_in_error=()):
-    info = chi.ComputeHostInfoModule.__new__(chi.ComputeHostInfoModule)
-    info.params = {'reboot_in_error': list(reboot_in_error)}
-    info._nova = nova
-    info._hypervisor = lambda host: None
-    info._provider = lambda hypervisor: None
-    return info._look('hv1', campaign, None)
+    return host_state.look(nova, 'hv1', campaign, None, list(reboot_in_error))
 
 
 @pytest.mark.parametrize('campaign', ['c1', None])

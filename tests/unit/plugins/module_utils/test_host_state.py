@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime
 
-from ansible_collections.cloudmaint.openstack.plugins.modules import compute_host_info as chi
+from fake_nova import FakeNova  # pylint: disable=import-error
+
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import host_state as chi
 
 AFTER = datetime.datetime(2026, 11, 21, 12, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -24,3 +26,19 @@ def test_why_a_host_is_not_ready_names_what_is_missing():
     assert chi.not_ready_because(result(inventories=False), None) == 'no inventory in Placement'
     # up, reported since, inventory there: nothing to say
     assert chi.not_ready_because(result(), AFTER) == 'not ready'
+
+
+def test_an_unknown_host_is_said_not_to_exist_and_the_known_ones_are_listed():
+    nova = FakeNova(hosts=['hv1', 'hv2'])
+    found = chi.look(nova, 'hv9')
+    assert (found['exists'], found['ready'], found['known_hosts']) == (False, False, ['hv1', 'hv2'])
+    assert chi.not_ready_because(found, None) == 'no nova-compute service by that name'
+
+
+def test_a_look_lists_the_servers_a_reboot_would_cut_off():
+    nova = FakeNova(hosts=['hv1'])
+    nova.add_server('running', 'hv1')
+    nova.add_server('stopped', 'hv1', status='SHUTOFF')
+    found = chi.look(nova, 'hv1')
+    assert found['exists'] and found['ready']
+    assert [(b['name'], b['why']) for b in found['reboot_blockers']] == [('running', 'still ACTIVE')]
