@@ -9,9 +9,19 @@ from __future__ import annotations
 KEEP = ('id', 'name', 'sla_class', 'action', 'outcome', 'from', 'to', 'started', 'ended', 'duration_s',
         'fallbacks_used', 'force_completed', 'aborted', 'error', 'progress', 'reason',
         'requested_destination', 'destination_fallback')
-# When each step of a host began and ended, stamped by the roles (cloudmaint_step_times).
-STEP_TIMES = ('started_at', 'notice_started', 'notice_ended', 'drain_started', 'drain_ended', 'patch_started',
-              'patch_ended', 'verified_at', 'restore_started', 'restore_ended')
+# When each step of a host began and ended: from the results the steps registered (every module of the
+# collection returns started_at and ended_at), the patch step's from the patch role's stamps.
+RESULT_TIMES = (
+    ('started_at', 'cloudmaint_host_started', 'started_at'),
+    ('notice_started', 'cloudmaint_notice_result', 'started_at'),
+    ('notice_ended', 'cloudmaint_notice_result', 'ended_at'),
+    ('drain_started', 'cloudmaint_drain_result', 'started_at'),
+    ('drain_ended', 'cloudmaint_drain_result', 'ended_at'),
+    ('verified_at', 'cloudmaint_verify_result', 'ended_at'),
+    ('restore_started', 'cloudmaint_restore_result', 'started_at'),
+    ('restore_ended', 'cloudmaint_restore_result', 'ended_at'),
+)
+STAMPED_TIMES = ('patch_started', 'patch_ended')
 
 
 def _server(entry):
@@ -38,8 +48,12 @@ def host_report(hostvars):
              'host_after': s.get('host_after'), 'status_after': s.get('status_after')}
             for s in restore.get('servers') or []],
     }
+    for key, registered, field in RESULT_TIMES:
+        value = (hostvars.get(registered) or {}).get(field)
+        if value:
+            report[key] = value
     times = hostvars.get('cloudmaint_step_times') or {}
-    report.update((key, times[key]) for key in STEP_TIMES if times.get(key))
+    report.update((key, times[key]) for key in STAMPED_TIMES if times.get(key))
     notice = hostvars.get('cloudmaint_notice_result') or {}
     if notice.get('summary') is not None:
         report['notice'] = {'summary': notice.get('summary'), 'waited_s': notice.get('waited_s')}

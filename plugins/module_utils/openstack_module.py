@@ -27,6 +27,7 @@ results nor errors show them.
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 import os
 import re
@@ -118,6 +119,10 @@ SECRET_OPTIONS = frozenset((
 # and the bidirectional overrides and isolates that reorder what a terminal shows.
 _CONTROL_RE = re.compile(r'[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]')
 
+
+
+def _utc_stamp():
+    return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
 def openstack_argument_spec():
@@ -402,6 +407,7 @@ class CloudmaintModule:
         self.params = self.ansible.params
         self.check_mode = self.ansible.check_mode
         self.results = {'changed': False}
+        self.started_at = _utc_stamp()
         self._conn = None
         self._nova = None
         self._max_microversions = {}
@@ -539,13 +545,19 @@ class CloudmaintModule:
     # ansible-core prints warnings and a failure's msg to the terminal as they are (other results
     # go out escaped as JSON or YAML): control characters from remote text are escaped here.
 
+    def _stamped(self, result):
+        """When the module began and ended, in every result: the campaign's step times."""
+        result.setdefault('started_at', self.started_at)
+        result.setdefault('ended_at', _utc_stamp())
+        return result
+
     def fail(self, msg, **kwargs):
-        self.ansible.fail_json(msg=strip_control(scrub(msg, self._secrets)), **kwargs)
+        self.ansible.fail_json(msg=strip_control(scrub(msg, self._secrets)), **self._stamped(kwargs))
 
     def fail_from_sdk(self, exc, action_msg):
         shaped = shape_sdk_error(exc, action_msg, self._secrets)
         shaped['msg'] = strip_control(shaped['msg'])
-        self.ansible.fail_json(**shaped)
+        self.ansible.fail_json(**self._stamped(shaped))
 
     def warn(self, msg):
         self.ansible.warn(strip_control(scrub(msg, self._secrets)))
@@ -556,7 +568,7 @@ class CloudmaintModule:
         self.results.setdefault('changed', False)
         if isinstance(self.results.get('msg'), str):
             self.results['msg'] = strip_control(self.results['msg'])
-        self.ansible.exit_json(**self.results)
+        self.ansible.exit_json(**self._stamped(self.results))
 
     def run(self):
         """Do the module's work; return a result dict or call exit()/fail() directly."""

@@ -388,6 +388,16 @@ requests:
   description: Number of Compute API requests the module made.
   returned: always
   type: int
+started_at:
+  description: When the module began (ISO-8601 UTC); the campaign report's step times come from it.
+  returned: always
+  type: str
+  sample: "2026-12-05T08:20:00Z"
+ended_at:
+  description: When the module ended (ISO-8601 UTC), in a failure's result too.
+  returned: always
+  type: str
+  sample: "2026-12-05T08:21:30Z"
 '''
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm

@@ -98,9 +98,9 @@ HOSTVARS_HV1 = {'inventory_hostname': 'hv1', 'cloudmaint_compute_host': 'hv1',
                 'cloudmaint_drain_result': DRAIN_HV1, 'cloudmaint_restore_result': RESTORE_HV1,
                 'cloudmaint_reboot_started': '2026-11-21T12:31:00Z',
                 'cloudmaint_reboot_ended': '2026-11-21T12:33:10Z',
-                'cloudmaint_step_times': {'drain_started': '2026-11-21T12:20:00Z',
-                                          'drain_ended': '2026-11-21T12:29:40Z',
-                                          'unknown_step': 'ignored'}}
+                'cloudmaint_step_times': {'patch_started': '2026-11-21T12:30:00Z', 'unknown_step': 'ignored'}}
+HOSTVARS_HV1['cloudmaint_drain_result'] = dict(DRAIN_HV1, started_at='2026-11-21T12:20:00Z',
+                                               ended_at='2026-11-21T12:29:40Z')
 
 HOSTVARS_HV2_FAILED = {
     'cloudmaint_drain_result': {
@@ -140,7 +140,8 @@ def test_host_report_of_a_drained_and_restored_host():
                       'duration_s': 12.5, 'destination': 'hv2'}]}
     assert (report['drain_started'], report['drain_ended'], report['reboot_ended']) == (
         '2026-11-21T12:20:00Z', '2026-11-21T12:29:40Z', '2026-11-21T12:33:10Z')
-    assert 'unknown_step' not in report and 'patch_started' not in report
+    assert 'unknown_step' not in report and report['patch_started'] == '2026-11-21T12:30:00Z'
+    assert 'notice_started' not in report and 'restore_started' not in report
     assert report['planned_destinations_refused'] == 0
     db = report['servers'][1]
     assert [(a['action'], a['outcome'], a['destination']) for a in db['attempts']] == [

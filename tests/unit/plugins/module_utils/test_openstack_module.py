@@ -270,7 +270,10 @@ def test_run_result_is_exited_when_microversion_is_available(module_io):
     with pytest.raises(_Exit) as info:
         module()
     assert info.value.kind == 'exit'
+    stamps = {k: info.value.result.pop(k) for k in ('started_at', 'ended_at')}
     assert info.value.result == {'changed': True, 'host': 'cmp1'}
+    # Every result says when the module began and ended (the campaign's step times).
+    assert all(len(v) == 20 and v.endswith('Z') for v in stamps.values()) and stamps['started_at'] <= stamps['ended_at']
     assert module.check_mode is True
 
 
