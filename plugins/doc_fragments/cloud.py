@@ -81,16 +81,6 @@ options:
     type: str
     default: INFO
     choices: [INFO, DEBUG]
-  wait:
-    description:
-      - Whether to wait until the requested change has completed before returning.
-    type: bool
-    default: true
-  timeout:
-    description:
-      - How long to wait, in seconds, when O(wait=true).
-    type: int
-    default: 600
 requirements:
   - python >= 3.10
   - openstacksdk >= 4.0.0, < 5.0.0

@@ -141,8 +141,6 @@ def openstack_argument_spec():
         interface=dict(type='str', choices=['public', 'internal', 'admin'], aliases=['endpoint_type']),
         sdk_log_path=dict(type='str'),
         sdk_log_level=dict(type='str', default='INFO', choices=['INFO', 'DEBUG']),
-        wait=dict(type='bool', default=True),
-        timeout=dict(type='int', default=600),
     )
 
 

@@ -33,8 +33,10 @@ options:
     description: Seconds between two looks.
     type: int
     default: 2
-notes:
-  - O(timeout) is how long the module waits for the host, in seconds; O(wait) is not used.
+  timeout:
+    description: Seconds to wait for the host to be ready.
+    type: int
+    default: 600
 '''
 
 EXAMPLES = r'''
@@ -86,6 +88,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_mod
 
 class ComputeHostReadyModule(CloudmaintModule):
     argument_spec = dict(
+        timeout=dict(type='int', default=600),
         host=dict(type='str', required=True),
         reported_after=dict(type='str'),
         poll_interval=dict(type='int', default=2),

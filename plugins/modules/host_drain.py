@@ -102,9 +102,14 @@ options:
     type: list
     elements: str
     default: []
+  timeout:
+    description:
+      - Seconds each server's action may take beyond the live-migration completion timeout of its class (the move's
+        end, a cold migration's confirmation and boot, a stop or shelve), and the longest wait for servers busy
+        before the drain.
+    type: int
+    default: 600
 notes:
-  - O(timeout) bounds the wait for each server's action beyond the live-migration completion timeout of the server's
-    own SLA class.
   - Needs an admin (or equivalently privileged) account; the Compute API microversion is negotiated and every call
     states the microversion whose behaviour it relies on.
 requirements:
@@ -293,6 +298,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary im
 
 class HostDrainModule(CloudmaintModule):
     argument_spec = dict(
+        timeout=dict(type='int', default=600),
         host=dict(type='str', required=True),
         state=dict(type='str', default='drained', choices=['disabled', 'drained', 'enabled']),
         campaign=dict(type='str'),

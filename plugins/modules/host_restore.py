@@ -60,8 +60,10 @@ options:
     description: Keep the campaign records of servers that are fully restored (for auditing).
     type: bool
     default: false
-notes:
-  - O(timeout) bounds each step (start, unshelve, move back...).
+  timeout:
+    description: Seconds each restore step of a server (start, unshelve, move back...) may take.
+    type: int
+    default: 600
 requirements:
   - openstacksdk >= 4.0
 '''
@@ -159,6 +161,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary im
 
 class HostRestoreModule(CloudmaintModule):
     argument_spec = dict(
+        timeout=dict(type='int', default=600),
         host=dict(type='str', required=True),
         campaign=dict(type='str'),
         enable=dict(type='bool', default=True),

@@ -60,8 +60,14 @@ options:
     type: str
     choices: [force_complete, abort, fallback]
     default: force_complete
-notes:
-  - O(wait) and O(timeout) set whether and how long to wait for the move to finish.
+  wait:
+    description: Wait for the move to finish. With V(false) the module returns the migration id at once.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds the move may take (a live migration, beyond its O(completion_timeout)).
+    type: int
+    default: 600
 requirements:
   - openstacksdk >= 4.0
 '''
@@ -128,6 +134,8 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_mod
 
 class InstanceRelocateModule(CloudmaintModule):
     argument_spec = dict(
+        timeout=dict(type='int', default=600),
+        wait=dict(type='bool', default=True),
         server=dict(type='str', required=True),
         strategy=dict(type='str', default='auto', choices=['live', 'cold', 'auto']),
         destination=dict(type='str'),

@@ -199,6 +199,10 @@ options:
         every event is within the policy, see above), plus 60 s. Never unbounded.
     type: int
     default: null
+  wait:
+    description: Wait until every server is ready (acknowledged, or its notice over). With V(false) the module posts and returns.
+    type: bool
+    default: true
 notes:
   - Guests read the notice from the metadata service, which caches for C([api]metadata_cache_expiration) (15 s
     by default), so they see it that much later. A config drive is written when the server boots and never shows
@@ -416,6 +420,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary im
 
 class MaintenanceNoticeModule(CloudmaintModule):
     argument_spec = dict(
+        wait=dict(type='bool', default=True),
         servers=dict(type='list', elements='str'),
         host=dict(type='str'),
         state=dict(type='str', default='present', choices=['present', 'absent']),

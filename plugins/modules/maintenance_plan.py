@@ -87,8 +87,6 @@ options:
         the module fails saying which servers and why.
     type: bool
     default: true
-notes:
-  - The connection options O(wait) and O(timeout) have no effect; the module waits for nothing.
 '''
 
 EXAMPLES = r'''

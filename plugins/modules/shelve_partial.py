@@ -48,8 +48,10 @@ options:
     description: Campaign identifier for the record.
     type: str
     default: manual
-notes:
-  - O(timeout) bounds the wait for the shelve, offload or unshelve.
+  timeout:
+    description: Seconds the shelve, offload or unshelve of each server may take.
+    type: int
+    default: 600
 requirements:
   - openstacksdk >= 4.0
 '''
@@ -120,6 +122,7 @@ SHELVED = ('SHELVED', 'SHELVED_OFFLOADED')
 
 class ShelvePartialModule(CloudmaintModule):
     argument_spec = dict(
+        timeout=dict(type='int', default=600),
         server=dict(type='str', required=True),
         state=dict(type='str', default='shelved', choices=['shelved', 'unshelved']),
         offload=dict(type='bool', default=False),
