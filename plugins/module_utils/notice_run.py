@@ -240,8 +240,9 @@ class NoticeRun(object):
         if not entry.get('_chain') or not (told or kept):
             return
         try:
-            self.records.put(entry['id'], cm.announcement(entry['_chain'], entry['host'], self.campaign,
-                                                         self.utcnow(), prior_status=entry['status']))
+            record = cm.announcement(entry['_chain'], entry['host'], self.campaign, self.utcnow(),
+                                     prior_status=entry['status'])
+            self.records.put(entry['id'], record)
         except (NovaError, ValueError) as exc:
             entry['notes'].append('what the notice announced is not recorded (the drain decides anew): %s'
                                   % getattr(exc, 'message', exc))

@@ -120,7 +120,6 @@ SECRET_OPTIONS = frozenset((
 _CONTROL_RE = re.compile(r'[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]')
 
 
-
 def _utc_stamp():
     return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 

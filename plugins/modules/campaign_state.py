@@ -108,6 +108,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api impo
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import CloudmaintModule
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import campaign_problem
 
+
 def parse_ledger(metadata, campaign):
     """{host: {state, at, note}} for one campaign, from the aggregate's metadata."""
     prefix = campaign + ':'

@@ -191,6 +191,8 @@ options:
   wait:
     description:
       - With O(state=present), wait until every server acknowledged or its notice (with deferral) ended.
+    type: bool
+    default: true
   timeout:
     description:
       - Longest wait in seconds with O(wait=true). Servers not ready when it passes make the module fail, with
@@ -199,10 +201,6 @@ options:
         every event is within the policy, see above), plus 60 s. Never unbounded.
     type: int
     default: null
-  wait:
-    description: Wait until every server is ready (acknowledged, or its notice over). With V(false) the module posts and returns.
-    type: bool
-    default: true
 notes:
   - Guests read the notice from the metadata service, which caches for C([api]metadata_cache_expiration) (15 s
     by default), so they see it that much later. A config drive is written when the server boots and never shows
@@ -407,7 +405,6 @@ ended_at:
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import notice
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import webhook
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import CloudmaintModule
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.notice_run import (
     NoticeRun,
     project_webhooks,
@@ -415,8 +412,9 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.notice_run im
     summarize,
 )
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import SDK_ERRORS
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import SDK_ERRORS, CloudmaintModule
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import campaign_problem
+
 
 class MaintenanceNoticeModule(CloudmaintModule):
     argument_spec = dict(

@@ -38,8 +38,8 @@ def notice(nova, campaign='c1', **kwargs):
     return entries
 
 
-def drain(nova, policy=POLICY):
-    engine = HostDrain(nova, make_waiter(FakeClock()), Policy(policy), 'hv1', 'c1', now=lambda: NOW)
+def drain(nova, policy=None):
+    engine = HostDrain(nova, make_waiter(FakeClock()), Policy(policy or POLICY), 'hv1', 'c1', now=lambda: NOW)
     engine.set_enabled(False)
     entries, _remaining = engine.drain()
     return {e['name']: e for e in entries}
@@ -75,8 +75,8 @@ def test_restore_has_nothing_to_do_for_a_server_only_announced():
 
 # ---------------------------------------------------------------- the decision
 
-def decision(metadata, status='ACTIVE', policy=POLICY):
-    return Policy(policy).resolve({'id': 's1', 'name': 'web', 'status': status, 'metadata': metadata}, 'medium')
+def decision(metadata, status='ACTIVE', policy=None):
+    return Policy(policy or POLICY).resolve({'id': 's1', 'name': 'web', 'status': status, 'metadata': metadata}, 'medium')
 
 
 def test_the_announced_chain_wins_over_a_later_owner_choice():

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from fake_nova import HOST, TASK, FakeNova  # pylint: disable=import-error
+from fake_nova import FakeNova  # pylint: disable=import-error
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import campaign_metadata as cm
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import notice as n
