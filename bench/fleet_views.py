@@ -189,6 +189,9 @@ def server(record, base):
     return body
 
 
+UPTIME = ' 12:00:00 up 41 days,  2:31,  1 user,  load average: 0.08, 0.03, 0.01\n'
+
+
 def hypervisor(record):
     """One item of GET /os-hypervisors/detail at 2.88 and later."""
     return {'id': record['id'], 'hypervisor_hostname': record['name'], 'state': record['state'],
@@ -196,7 +199,8 @@ def hypervisor(record):
             'host_ip': record['host_ip'],
             'service': {'id': record['service_id'], 'host': record['name'],
                         'disabled_reason': record['disabled_reason']},
-            'uptime': None}
+            # libvirt's driver answers with the host's `uptime` line; Nova gives null for a host it cannot ask.
+            'uptime': UPTIME if record['state'] == 'up' else None}
 
 
 def service(record, updated_at):
