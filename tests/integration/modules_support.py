@@ -287,7 +287,7 @@ def enable_drained_host(conn):
 # ---- a host whose content the tests control ---------------------------------------------------
 
 def _moves_off(servers, room, enabled):
-    """instance_relocate / shelve_partial items that take ``servers`` to hv01/hv02.
+    """server_relocate / shelve_partial items that take ``servers`` to hv01/hv02.
 
     Largest first. A running server goes to the enabled host with most room as long as the
     enabled hosts keep NEEDED_MB free, else it is forced onto a disabled host; a stopped one can
@@ -332,7 +332,7 @@ def _moves_off(servers, room, enabled):
 def clear_drained_host(conn, cloud_env, tmp_path):
     """Empties hv03 of every server the tests did not boot, and makes room for them on hv01/hv02.
 
-    Seeded servers are moved with instance_relocate (their metadata, including another campaign's
+    Seeded servers are moved with server_relocate (their metadata, including another campaign's
     records, is left as it is), not drained, and stay where they went. If the hosts the scheduler
     may use (enabled) have too little room, running seeded servers are moved from them onto a
     disabled az1 host (forced live migration, the scheduler skips disabled hosts).
@@ -384,7 +384,7 @@ def clear_drained_host(conn, cloud_env, tmp_path):
             tasks.append({
                 'name': 'Move seeded servers off %s' % DRAINED, 'register': 'moved',
                 'loop': '{{ relocations }}', 'loop_control': {'label': '{{ item.name }}'},
-                'cloudmaint.openstack.instance_relocate': {
+                'cloudmaint.openstack.server_relocate': {
                     'server': '{{ item.server }}', 'strategy': '{{ item.strategy }}',
                     'destination': '{{ item.destination }}',
                     'destination_mode': '{{ item.mode }}',

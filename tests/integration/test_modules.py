@@ -4,7 +4,7 @@
 
 """campaign_preflight and campaign_state run through ansible-playbook against
 the sandbox cloud. host_drain, host_restore and compute_host_info (its reboot interlock, checked
-around a drain): test_host_drain.py; instance_relocate and shelve_partial: test_relocate_shelve.py;
+around a drain): test_host_drain.py; server_relocate and shelve_partial: test_relocate_shelve.py;
 what they share: modules_support.py.
 
 Only hv01-hv03 are used (other engineers work on hv04-hv06 meanwhile).

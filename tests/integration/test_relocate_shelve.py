@@ -2,7 +2,7 @@
 # Copyright: (c) 2025, cloudmaint.openstack contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""instance_relocate and shelve_partial run through ansible-playbook against the sandbox cloud.
+"""server_relocate and shelve_partial run through ansible-playbook against the sandbox cloud.
 
 Servers are booted on hv03 (emptied of seeded servers by modules_support.drained_host) and moved
 to hv01/hv02 only; results are checked against the servers, migration records and the simulated
@@ -42,20 +42,20 @@ def test_relocate_live_and_cold(conn, cloud_env, vms, tmp_path, drained_host):
     server_action(conn, ids['stopped'], {'os-stop': None}, 'SHUTOFF', DRAINED)
     unfit, undo = disabled_other(conn, 'it-relocate')
     cold = concurrently(
-        task('instance_relocate', 'cold', server=ids['cold'], strategy='cold'),
-        task('instance_relocate', 'auto', server=ids['stopped']))
+        task('server_relocate', 'cold', server=ids['cold'], strategy='cold'),
+        task('server_relocate', 'auto', server=ids['stopped']))
     try:
         r = play(cloud_env, tmp_path, cold[:2] + [
-            task('instance_relocate', 'sched', server=names['sched'], strategy='live'),
-            task('instance_relocate', 'away', server=names['sched'], strategy='live',
+            task('server_relocate', 'sched', server=names['sched'], strategy='live'),
+            task('server_relocate', 'away', server=names['sched'], strategy='live',
                  away_from=DRAINED),
-            task('instance_relocate', 'checked', server=ids['checked'], strategy='live',
+            task('server_relocate', 'checked', server=ids['checked'], strategy='live',
                  destination='hv02'),
-            task('instance_relocate', 'there', server=ids['checked'], strategy='live',
+            task('server_relocate', 'there', server=ids['checked'], strategy='live',
                  destination='hv02'),
-            task('instance_relocate', 'refused', ignore_errors=True, server=ids['forced'],
+            task('server_relocate', 'refused', ignore_errors=True, server=ids['forced'],
                  strategy='live', destination=unfit),
-            task('instance_relocate', 'forced', server=ids['forced'], strategy='live',
+            task('server_relocate', 'forced', server=ids['forced'], strategy='live',
                  destination=unfit, destination_mode='forced'),
         ] + cold[2:])
     finally:
@@ -105,7 +105,7 @@ def test_relocate_wait_false_then_abort(conn, cloud_env, vms, tmp_path, drained_
     booted = boot(conn, vms, {'hot': {'sim:dirty_mbps': '1800'}})
     sid = booted['hot']['id']
 
-    r = play(cloud_env, tmp_path, [task('instance_relocate', 'started', server=sid,
+    r = play(cloud_env, tmp_path, [task('server_relocate', 'started', server=sid,
                                         strategy='live', wait=False)])
     started = r['started']
     assert started['changed'] is True
@@ -126,7 +126,7 @@ def test_relocate_wait_false_then_abort(conn, cloud_env, vms, tmp_path, drained_
     wait_until('the migration to be cancelled', lambda: migrations(
         conn, sid, 'live-migration')[-1]['status'] == 'cancelled', timeout=60)
 
-    r = play(cloud_env, tmp_path, [task('instance_relocate', 'abort', ignore_errors=True,
+    r = play(cloud_env, tmp_path, [task('server_relocate', 'abort', ignore_errors=True,
                                         server=sid, strategy='live', completion_timeout=5,
                                         on_timeout='abort')])
     result = r['abort']

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r'''
-module: instance_relocate
+module: server_relocate
 short_description: Move one server to another hypervisor, live or cold, with a completion policy
 version_added: 0.1.0
 author: cloudmaint.openstack contributors (@cloudmaint)
@@ -20,6 +20,7 @@ description:
   - With O(wait=false) it returns the migration id at once.
   - Idempotent when O(destination) is set and the server is already there, or when O(away_from) is set and the server
     is no longer on that host.
+  - Formerly C(instance_relocate); that name still works, with a deprecation warning.
 extends_documentation_fragment:
   - cloudmaint.openstack.cloud
 options:
@@ -74,12 +75,12 @@ requirements:
 
 EXAMPLES = r'''
 - name: Live migrate web-01 where the scheduler likes, cold migrate if that fails
-  cloudmaint.openstack.instance_relocate:
+  cloudmaint.openstack.server_relocate:
     cloud: sandbox
     server: web-01
 
 - name: Move db-02 to hv04, checked by the scheduler, forcing completion after 60 s
-  cloudmaint.openstack.instance_relocate:
+  cloudmaint.openstack.server_relocate:
     cloud: sandbox
     server: db-02
     strategy: live
@@ -88,7 +89,7 @@ EXAMPLES = r'''
     on_timeout: force_complete
 
 - name: Start a migration and return at once
-  cloudmaint.openstack.instance_relocate:
+  cloudmaint.openstack.server_relocate:
     cloud: sandbox
     server: etl-02
     strategy: live
@@ -132,7 +133,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils import server
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import CloudmaintModule
 
 
-class InstanceRelocateModule(CloudmaintModule):
+class ServerRelocateModule(CloudmaintModule):
     argument_spec = dict(
         timeout=dict(type='int', default=600),
         wait=dict(type='bool', default=True),
@@ -224,7 +225,7 @@ class InstanceRelocateModule(CloudmaintModule):
 
 
 def main():
-    InstanceRelocateModule()()
+    ServerRelocateModule()()
 
 
 if __name__ == '__main__':
