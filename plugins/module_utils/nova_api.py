@@ -238,9 +238,10 @@ class NovaClient(object):
 
     def hypervisor_of(self, host):
         """The hypervisor whose compute service runs on ``host``; None if there is none."""
+        # Nova refuses hypervisor_hostname_pattern together with limit or marker (HTTP 400): one page.
         try:
-            found = self.list_all('/os-hypervisors/detail', 'hypervisors', self.mv(MV_HYPERVISORS),
-                                  {'hypervisor_hostname_pattern': host})
+            found = self.get_json('/os-hypervisors/detail', self.mv(MV_HYPERVISORS),
+                                  params={'hypervisor_hostname_pattern': host})['hypervisors']
         except NovaError as exc:
             if exc.status == 404:
                 return None
