@@ -242,6 +242,10 @@ class NoticeRun(object):
         try:
             record = cm.announcement(entry['_chain'], entry['host'], self.campaign, self.utcnow(),
                                      prior_status=entry['status'])
+            previous = entry.get('_announced')
+            if previous is not None and previous.locked:
+                # The drain locked it meanwhile (a re-run): restore must still unlock it.
+                record = cm.with_lock(record)
             self.records.put(entry['id'], record)
         except (NovaError, ValueError) as exc:
             entry['notes'].append('what the notice announced is not recorded (the drain decides anew): %s'

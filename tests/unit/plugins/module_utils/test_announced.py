@@ -153,3 +153,18 @@ def test_announcements_alone_do_not_make_a_campaign_one_to_restore():
     store.put(a, cm.announcement(('live_migrate',), 'hv1', 'noticed-only', NOW))
     store.put(b, cm.new_record('stop', 'hv1', 'drained', NOW, prior_status='ACTIVE'))
     assert store.campaigns('hv1') == {'drained'}
+
+
+def test_a_new_announcement_keeps_the_lock_the_drain_set():
+    # A server in ERROR gets no guest notice (Nova does not change its metadata), so every re-run
+    # of the notice announces it again; the drain's lock must survive for restore to release it.
+    nova = cloud()
+    sid = nova.add_server('broken', 'hv1', status='ERROR')
+    notice(nova, announce=True)
+    store = RecordStore(nova)
+    [first] = store.records('hv1', 'c1')[0][sid]
+    store.put(sid, cm.with_lock(first))
+    [entry] = notice(nova, announce=True)
+    assert entry['notified']['metadata'] == 'not_writable' and entry['announced'] == ['leave']
+    [again] = RecordStore(nova).records('hv1', 'c1')[0][sid]
+    assert (again.state, again.locked) == (cm.STATE_ANNOUNCED, True)
