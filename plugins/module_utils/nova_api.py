@@ -49,8 +49,9 @@ TRANSIENT = (0, 500, 502, 503, 504)   # 0: no answer (connection reset, timeout)
 class NovaError(Exception):
     """An error answer from the Compute API, with what an operator needs to act on it."""
 
-    def __init__(self, status, message, method='', url='', request_id=None, attempts=1):
+    def __init__(self, status, message, method='', url='', request_id=None, attempts=1, service='Compute'):
         super(NovaError, self).__init__(message)
+        self.service = service          # which API answered: Compute, Placement or Identity
         self.status = status
         self.message = message
         self.method = method
@@ -272,7 +273,7 @@ class NovaClient(object):
             return None
         if response.status_code >= 400:
             raise NovaError(response.status_code, _message(response), 'GET', path + '/inventories',
-                            response.headers.get('x-openstack-request-id'))
+                            response.headers.get('x-openstack-request-id'), service='Placement')
         usages = placement.get(path + '/usages', microversion=MV_PLACEMENT, raise_exc=False)
         self.requests += 1
         return {'inventories': response.json().get('inventories', {}),
@@ -299,7 +300,7 @@ class NovaClient(object):
         self.requests += 1
         if response.status_code >= 400:
             raise NovaError(response.status_code, _message(response), 'GET', path,
-                            response.headers.get('x-openstack-request-id'))
+                            response.headers.get('x-openstack-request-id'), service='Identity')
         try:
             return response.json().get('projects') or []
         except (ValueError, AttributeError):

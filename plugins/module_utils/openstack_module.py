@@ -576,7 +576,7 @@ class CloudmaintModule:
         try:
             result = self.run()
         except NovaError as exc:
-            return self.fail('%s: %s' % (self.action, exc), details=exc.details)
+            return self.fail('%s API: %s' % (exc.service, exc), details=exc.details)
         except SDK_ERRORS as exc:
             return self.fail_from_sdk(exc, self.action)
         return self.exit(**(result or {}))

@@ -794,6 +794,7 @@ def test_provider_inventory_of_an_unknown_provider_is_none_and_an_error_says_whe
     with pytest.raises(NovaError) as info:
         nova.provider_inventory('rp-1')
     assert str(info.value).startswith('GET /resource_providers/rp-1/inventories: Placement is down (HTTP 503')
+    assert info.value.service == 'Placement'
 
 
 class Identity(object):
