@@ -153,7 +153,6 @@ cloud: production
 #     prefix: version
 '''
 
-import os
 import re
 import time
 
@@ -163,31 +162,25 @@ from ansible.release import __version__ as ANSIBLE_CORE_VERSION
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.cloud_snapshot import (
     SNAPSHOT_FORMAT,
-    SnapshotError,
     fetch_snapshot,
     maintenance_state,
 )
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaClient, NovaError
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import (
-    APP_NAME,
     HAS_OPENSTACKSDK,
     MAX_SDK_VERSION,
     MIN_SDK_VERSION,
     SDK_ERRORS,
+    ConnectError,
     collect_secret_values,
+    connect,
     installed_sdk_version,
+    masking_forms,
     scrub,
     sdk_version_supported,
     short_api_message,
 )
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import PREFIX
-
-try:
-    import openstack.config
-    import openstack.connection
-    import openstack.exceptions as sdk_exceptions
-    from openstack.config import loader as sdk_config_loader
-except ImportError:
-    pass  # HAS_OPENSTACKSDK says so; parse() fails with a clear message
 
 PLUGIN = 'cloudmaint.openstack.compute'
 HYPERVISOR_VAR = 'cloudmaint_hypervisor'
@@ -362,22 +355,6 @@ def build_inventory(snapshot, with_servers=False, sla_key='sla', default_sla_cla
     return {'hosts': hosts, 'groups': dict(groups)}
 
 
-def clouds_yaml_search_path(extra_paths, environ_override, standard_paths):
-    """clouds.yaml files in the order openstacksdk reads them (the first that exists wins)."""
-    paths = ([environ_override] if environ_override else []) + list(extra_paths or ()) + list(standard_paths)
-    return list(dict.fromkeys(paths))
-
-
-def config_file_used(searched):
-    """The clouds.yaml openstacksdk reads: the first of ``searched`` that exists."""
-    for path in searched:
-        if os.path.exists(os.path.expanduser(path)):
-            return path
-    return None
-
-
-# ---- the plugin ---------------------------------------------------------------------------------
-
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     NAME = PLUGIN
@@ -435,14 +412,33 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # ---- cloud ----------------------------------------------------------------------------------
 
     def _fetch(self):
-        conn, label, secrets = self._connect()
+        if not HAS_OPENSTACKSDK:
+            raise AnsibleError('%s requires openstacksdk >= %s (pip install openstacksdk)' % (PLUGIN, MIN_SDK_VERSION))
+        installed = installed_sdk_version()
+        if not sdk_version_supported(installed):
+            raise AnsibleError('%s: openstacksdk %s is installed; this collection needs >= %s and < %s'
+                               % (PLUGIN, installed, MIN_SDK_VERSION, MAX_SDK_VERSION))
+        cloud = self.get_option('cloud')
+        kwargs = {'cloud': cloud} if cloud else {}
+        if self.get_option('region_name'):
+            kwargs['region_name'] = self.get_option('region_name')
+        if self.get_option('validate_certs') is not None:
+            kwargs['verify'] = self.get_option('validate_certs')
         try:
-            return fetch_snapshot(conn, placement_detail=self.get_option('placement_detail'))
-        except SnapshotError as exc:
+            conn = connect(kwargs, self.get_option('clouds_yaml_path') or ())
+        except ConnectError as exc:
+            raise AnsibleParserError('%s: %s' % (PLUGIN, exc))
+        label = "'%s'" % cloud if cloud else '(from OS_CLOUD/OS_* environment)'
+        secrets = masking_forms(collect_secret_values({'auth': conn.config.config.get('auth')}))
+        try:
+            return fetch_snapshot(NovaClient.for_connection(conn),
+                                  placement_detail=self.get_option('placement_detail'))
+        except NovaError as exc:
             hint = ''
-            if exc.status_code == 403:
+            if exc.status == 403:
                 hint = ' (this inventory needs credentials allowed to list hypervisors and all servers, e.g. admin)'
-            raise AnsibleParserError('%s: reading cloud %s failed: %s%s' % (PLUGIN, label, scrub(str(exc), secrets), hint))
+            raise AnsibleParserError('%s: reading cloud %s failed: %s API: %s%s'
+                                     % (PLUGIN, label, exc.service, scrub(str(exc), secrets), hint))
         except SDK_ERRORS as exc:
             raise AnsibleParserError('%s: reading cloud %s failed: %s'
                                      % (PLUGIN, label, scrub(short_api_message(exc), secrets)))
@@ -450,49 +446,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             close = getattr(conn, 'close', None)
             if close:
                 close()
-
-    def _connect(self):
-        """(connection, printable cloud label, secrets to mask); authorized, or AnsibleParserError."""
-        if not HAS_OPENSTACKSDK:
-            raise AnsibleError('%s requires openstacksdk >= %s (pip install openstacksdk)' % (PLUGIN, MIN_SDK_VERSION))
-        installed = installed_sdk_version()
-        if not sdk_version_supported(installed):
-            raise AnsibleError('%s: openstacksdk %s is installed; this collection needs >= %s and < %s'
-                               % (PLUGIN, installed, MIN_SDK_VERSION, MAX_SDK_VERSION))
-
-        cloud = self.get_option('cloud')
-        label = "'%s'" % cloud if cloud else '(from OS_CLOUD/OS_* environment)'
-        extra_paths = self.get_option('clouds_yaml_path') or []
-        searched = clouds_yaml_search_path(extra_paths, os.environ.get('OS_CLIENT_CONFIG_FILE'),
-                                           sdk_config_loader.CONFIG_FILES)
-        kwargs = {}
-        if self.get_option('region_name'):
-            kwargs['region_name'] = self.get_option('region_name')
-        if self.get_option('validate_certs') is not None:
-            kwargs['verify'] = self.get_option('validate_certs')
-        try:
-            config = openstack.config.OpenStackConfig(
-                config_files=list(extra_paths) + list(sdk_config_loader.CONFIG_FILES), app_name=APP_NAME)
-            region = config.get_one(cloud=cloud, **kwargs)
-        except sdk_exceptions.ConfigException as exc:
-            if cloud and 'not found' in str(exc).lower():
-                used = config_file_used(searched)
-                raise AnsibleParserError("%s: cloud '%s' not found in %s (clouds.yaml files searched, in order: %s)"
-                                         % (PLUGIN, cloud, used or 'any clouds.yaml', ', '.join(searched)))
-            raise AnsibleParserError('%s: invalid OpenStack client configuration for cloud %s: %s'
-                                     % (PLUGIN, label, short_api_message(exc)))
-        except SDK_ERRORS as exc:
-            raise AnsibleParserError('%s: invalid OpenStack client configuration for cloud %s: %s'
-                                     % (PLUGIN, label, short_api_message(exc)))
-
-        secrets = collect_secret_values({'auth': region.config.get('auth')})
-        conn = openstack.connection.Connection(config=region)
-        try:
-            conn.authorize()
-        except SDK_ERRORS as exc:
-            raise AnsibleParserError('%s: authentication to cloud %s failed: %s'
-                                     % (PLUGIN, label, scrub(short_api_message(exc), secrets)))
-        return conn, label, secrets
 
     # ---- inventory ------------------------------------------------------------------------------
 

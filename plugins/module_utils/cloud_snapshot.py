@@ -12,7 +12,7 @@ The number of HTTP requests does not grow with the fleet except for pagination::
               GET /os-services?binary=nova-compute        1
               GET /os-aggregates                          1
               GET /servers/detail?all_tenants (marker)    ceil(V / page_size)
-              GET /os-server-groups?all_projects (offset) ceil(G / page_size)
+              GET /os-server-groups?all_projects (offset) ceil(G / page_size) + 1 (ends on an empty page)
     placement GET /resource_providers                     1
               GET /allocation_candidates?resources=RC:1   1 (up to 3, see below)
     identity  GET /projects                               1 (403 tolerated)
@@ -32,8 +32,9 @@ and max_unit per resource class.
 
 Fetching (``fetch_snapshot``/``fetch_raw``) is separate from the pure
 transformation (``build_snapshot``), which only reads the raw API JSON, so the
-transformation is tested with recorded responses.  Stdlib only; the connection
-is an openstacksdk Connection, used through its service proxies.
+transformation is tested with recorded responses.  Every request goes through the
+collection's one API client (``nova_api.NovaClient``): its retries, pagination,
+microversions and errors.
 """
 
 from __future__ import annotations
@@ -42,21 +43,13 @@ import datetime
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.microversions import parse_microversion
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import MV_SERVERS, MV_SERVICES
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import PREFIX
 
 SNAPSHOT_FORMAT = 1
 
-COMPUTE_MIN_MICROVERSION = (2, 53)        # hypervisor UUIDs, hypervisor pagination
-COMPUTE_PREFERRED_MICROVERSION = (2, 96)  # embedded flavors (2.47), server groups 'policy' (2.64)
-# Hypervisor listings stop at 2.87: from 2.88 each hypervisor costs an RPC to its compute service
-# (uptime), and a single compute that is down (rebooting) makes the listing time out with HTTP 500.
-HYPERVISORS_MAX_MICROVERSION = (2, 87)
-PLACEMENT_MICROVERSION = '1.29'           # provider_summaries list every resource class of a provider
 PAGE_SIZE = 1000                          # nova's default [api]max_limit
-
 PLACEMENT_DETAILS = ('summary', 'full')
 PROBE_RESOURCE_CLASSES = ('MEMORY_MB', 'VCPU', 'DISK_GB')
 RUNNING_STATUSES = frozenset(('ACTIVE',))
@@ -65,150 +58,14 @@ FALLBACK_WORKERS = 8
 COMPUTE_BINARY = 'nova-compute'
 
 
-class SnapshotError(Exception):
-    """An API request of the snapshot failed; ``str()`` is a one-line explanation without secrets."""
-
-    def __init__(self, message, service=None, path=None, status_code=None):
-        super().__init__(message)
-        self.service = service
-        self.path = path
-        self.status_code = status_code
-
-
-# ---- requests -----------------------------------------------------------------------------------
-
-def api_error_message(body):
-    """The service's own error text from a Nova, Placement or Keystone error body (parsed JSON)."""
-    if not isinstance(body, dict):
-        return ''
-    errors = body.get('errors')
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        return str(errors[0].get('detail') or errors[0].get('title') or '').strip()
-    for value in body.values():
-        if isinstance(value, dict) and value.get('message'):
-            return str(value['message']).strip()
-    return ''
-
-
-def _first_line(text):
-    for line in str(text).splitlines():
-        if line.strip():
-            return line.strip()
-    return ''
-
-
-class CountingGetter:
-    """Wraps a raw ``get(service, path, params, microversion) -> (status, body)`` and counts every call.
-
-    Raises SnapshotError for HTTP errors unless the status is in ``allow``; then
-    ``(status, None)`` is returned.  Safe to use from several threads.
-    """
-
-    def __init__(self, raw_get):
-        self._raw_get = raw_get
-        self._lock = threading.Lock()
-        self.count = 0
-        self.by_service = {}
-
-    def note(self, service, requests=1):
-        """Count requests made outside ``get`` (version discovery)."""
-        with self._lock:
-            self.count += requests
-            self.by_service[service] = self.by_service.get(service, 0) + requests
-
-    def __call__(self, service, path, params=None, microversion=None, allow=()):
-        self.note(service)
-        status, body = self._raw_get(service, path, params, microversion)
-        if status in allow:
-            return status, None
-        if status >= 400:
-            detail = _first_line(api_error_message(body))
-            query = '?' + urlencode(params) if params else ''
-            raise SnapshotError('%s GET %s%s failed: HTTP %s%s'
-                                % (service, path, query, status, ': %s' % detail if detail else ''),
-                                service=service, path=path, status_code=status)
-        return status, body
-
-
-def sdk_raw_get(conn):
-    """A raw getter (see CountingGetter) issuing GETs through the proxies of an openstacksdk Connection."""
-
-    def get(service, path, params, microversion):
-        url = path + ('?' + urlencode(params) if params else '')
-        response = getattr(conn, service).get(url, microversion=microversion)
-        try:
-            body = response.json()
-        except ValueError:
-            body = {'error': {'message': _first_line(response.text)[:200]}}
-        return response.status_code, body
-
-    return get
-
-
-def _has_next(links):
-    return any(link.get('rel') == 'next' for link in links or () if isinstance(link, dict))
-
-
-def paginate_marker(get, service, path, key, params, microversion, page_size):
-    """All items of a Nova list that pages with limit/marker and announces more with ``<key>_links``.
-
-    The next marker is the last item's id (not the link's URL, which may name an
-    internal host behind a proxy).  Nova caps ``limit`` at its [api]max_limit and
-    still announces the next page, so a lower server-side cap costs requests, not items.
-    """
-    items = []
-    query = dict(params or {}, limit=page_size)
-    while True:
-        body = get(service, path, query, microversion)[1]
-        page = body.get(key) or []
-        items.extend(page)
-        if not page or not _has_next(body.get(key + '_links')):
-            return items
-        query = dict(query, marker=page[-1]['id'])
-
-
-def paginate_offset(get, service, path, key, params, microversion, page_size):
-    """All items of a Nova list that pages with limit/offset and no links (server groups).  Nova
-    caps ``limit`` at its [api]max_limit, so only an empty page ends the list."""
-    items = []
-    offset = 0
-    while True:
-        query = dict(params or {}, limit=page_size)
-        if offset:
-            query['offset'] = offset
-        page = get(service, path, query, microversion)[1].get(key) or []
-        if not page:
-            return items
-        items.extend(page)
-        offset += len(page)
-
-
-# ---- microversions ------------------------------------------------------------------------------
-
-def choose_compute_microversion(max_available):
-    """The compute microversion to use: the preferred one, or the highest the cloud offers below it."""
-    available = parse_microversion(max_available) if max_available else None
-    if available is None or available < COMPUTE_MIN_MICROVERSION:
-        raise SnapshotError('the compute API supports microversions up to %s, but 2.53 or later is needed'
-                            % ('%d.%d' % available if available else 'none (no microversions)'),
-                            service='compute')
-    return '%d.%d' % min(available, COMPUTE_PREFERRED_MICROVERSION)
-
-
-def compute_max_microversion(conn):
-    data = conn.compute.get_endpoint_data()
-    return getattr(data, 'max_microversion', None) if data else None
-
-
 # ---- fetching -----------------------------------------------------------------------------------
 
-def fetch_placement(get, hypervisors, placement_detail='summary'):
+def fetch_placement(client, hypervisors, placement_detail='summary'):
     """Placement data for the providers of ``hypervisors`` (raw ``/os-hypervisors/detail`` items)."""
     if placement_detail not in PLACEMENT_DETAILS:
         raise ValueError('placement_detail must be one of %s, got %r'
                          % (', '.join(PLACEMENT_DETAILS), placement_detail))
-    mv = PLACEMENT_MICROVERSION
-    providers = get('placement', '/resource_providers', None, mv)[1].get('resource_providers') or []
+    providers = client.placement_get('/resource_providers')[1].get('resource_providers') or []
     wanted = sorted(set(provider_map(hypervisors, providers).values()))
     summaries = {}
     probes = []
@@ -217,25 +74,16 @@ def fetch_placement(get, hypervisors, placement_detail='summary'):
         for resource_class in PROBE_RESOURCE_CLASSES:
             if not missing:
                 break
-            body = get('placement', '/allocation_candidates', {'resources': '%s:1' % resource_class}, mv)[1]
+            body = client.placement_get('/allocation_candidates', {'resources': '%s:1' % resource_class})[1]
             probes.append(resource_class)
             for uuid, summary in (body.get('provider_summaries') or {}).items():
                 summaries.setdefault(uuid, summary)
             missing = [uuid for uuid in wanted if uuid not in summaries]
 
-    def inventory_and_usage(uuid):
-        status, inventories = get('placement', '/resource_providers/%s/inventories' % uuid, None, mv,
-                                  allow=(404,))
-        if status == 404:  # deleted meanwhile
-            return uuid, None
-        usages = get('placement', '/resource_providers/%s/usages' % uuid, None, mv, allow=(404,))[1]
-        return uuid, {'inventories': (inventories or {}).get('inventories') or {},
-                      'usages': (usages or {}).get('usages') or {}}
-
     details = {}
     if missing:
         with ThreadPoolExecutor(max_workers=min(FALLBACK_WORKERS, len(missing))) as pool:
-            for uuid, detail in pool.map(inventory_and_usage, missing):
+            for uuid, detail in zip(missing, pool.map(client.provider_inventory, missing)):
                 if detail is not None:
                     details[uuid] = detail
     return {
@@ -247,32 +95,26 @@ def fetch_placement(get, hypervisors, placement_detail='summary'):
     }
 
 
-def fetch_raw(get, compute_microversion, placement_detail='summary', page_size=PAGE_SIZE, parallel=True):
+def fetch_raw(client, placement_detail='summary', page_size=PAGE_SIZE, parallel=True):
     """Every raw API response the snapshot needs, as one dict (see build_snapshot).
 
-    ``get`` is a CountingGetter.  With ``parallel`` the independent request
+    ``client`` is a NovaClient.  With ``parallel`` the independent request
     chains run in threads, so the wall time is about that of the server pages.
     """
-    mv = compute_microversion
-    hypervisors_mv = '%d.%d' % min(parse_microversion(mv), HYPERVISORS_MAX_MICROVERSION)
-    raw = {'compute_microversion': mv, 'warnings': []}
+    raw = {'warnings': [], 'compute_microversion': client.mv(MV_SERVERS)}
 
     def hypervisors_and_placement():
-        hypervisors = paginate_marker(get, 'compute', '/os-hypervisors/detail', 'hypervisors', None,
-                                      hypervisors_mv, page_size)
-        raw['hypervisors'] = hypervisors
-        raw.update(fetch_placement(get, hypervisors, placement_detail))
+        raw['hypervisors'] = client.hypervisors(page_size=page_size)
+        raw.update(fetch_placement(client, raw['hypervisors'], placement_detail))
 
     def servers():
-        raw['servers'] = paginate_marker(get, 'compute', '/servers/detail', 'servers', {'all_tenants': 'True'},
-                                         mv, page_size)
+        raw['servers'] = client.list_servers(page_size=page_size)
 
     def the_rest():
-        raw['services'] = get('compute', '/os-services', {'binary': COMPUTE_BINARY}, mv)[1].get('services') or []
-        raw['aggregates'] = get('compute', '/os-aggregates', None, mv)[1].get('aggregates') or []
-        raw['server_groups'] = paginate_offset(get, 'compute', '/os-server-groups', 'server_groups',
-                                               {'all_projects': 'True'}, mv, page_size)
-        raw['projects'] = fetch_projects(get, raw['warnings'])
+        raw['services'] = client.compute_services()
+        raw['aggregates'] = client.aggregates()
+        raw['server_groups'] = client.server_groups(page_size=page_size)
+        raw['projects'] = client.projects(raw['warnings'])
 
     chains = (servers, hypervisors_and_placement, the_rest)
     if parallel:
@@ -283,27 +125,6 @@ def fetch_raw(get, compute_microversion, placement_detail='summary', page_size=P
         for chain in chains:
             chain()
     return raw
-
-
-def fetch_projects(get, warnings):
-    """Project list, or None when the credentials may not list projects (HTTP 403)."""
-    projects = []
-    seen = set()
-    query = None
-    while True:
-        status, body = get('identity', '/projects', query, None, allow=(403,))
-        if body is None:
-            warnings.append('project names unavailable: listing projects is not allowed (HTTP %s)' % status)
-            return None
-        new = [project for project in body.get('projects') or () if project.get('id') not in seen]
-        projects.extend(new)
-        seen.update(project.get('id') for project in new)
-        next_link = (body.get('links') or {}).get('next')
-        if body.get('truncated') and not next_link:
-            warnings.append('project list truncated by keystone [DEFAULT]list_limit: some project names missing')
-        if not next_link or not new:
-            return projects
-        query = dict(parse_qsl(urlsplit(next_link).query))
 
 
 def _count_http(conn):
@@ -331,26 +152,27 @@ def _count_http(conn):
     return counter, remove
 
 
-def fetch_snapshot(conn, placement_detail='summary', page_size=PAGE_SIZE, parallel=True, now=None):
-    """Fetch and build the snapshot of the cloud behind an openstacksdk Connection.
+def fetch_snapshot(client, placement_detail='summary', page_size=PAGE_SIZE, parallel=True, now=None):
+    """Fetch and build the snapshot of the cloud behind a NovaClient.
 
-    ``request_count`` counts the API requests made (version discovery counted
-    once, whether or not keystoneauth had it cached); ``http_requests`` what
-    went over the wire, including token and discovery requests.
+    ``request_count`` counts the API requests made (the compute version discovery
+    counted once, whether or not keystoneauth had it cached); ``http_requests``
+    what went over the wire, including token and discovery requests.
     """
     started = time.monotonic()
-    get = CountingGetter(sdk_raw_get(conn))
-    http, stop_counting = _count_http(conn)
+    client.require(MV_SERVICES, 'the cloud snapshot (hypervisor and service ids as UUIDs)')
+    before = dict(client.requests_by_service)
+    http, stop_counting = _count_http(client.conn)
     try:
-        get.note('compute')
-        microversion = choose_compute_microversion(compute_max_microversion(conn))
-        raw = fetch_raw(get, microversion, placement_detail, page_size, parallel)
+        raw = fetch_raw(client, placement_detail, page_size, parallel)
     finally:
         stop_counting()
     fetched = time.monotonic()
+    by_service = {service: count - before.get(service, 0) for service, count in client.requests_by_service.items()}
+    by_service['compute'] = by_service.get('compute', 0) + 1   # version discovery
     snapshot = build_snapshot(raw, now=now)
-    snapshot['request_count'] = get.count
-    snapshot['requests_by_service'] = dict(sorted(get.by_service.items()))
+    snapshot['request_count'] = sum(by_service.values())
+    snapshot['requests_by_service'] = dict(sorted((k, v) for k, v in by_service.items() if v))
     snapshot['http_requests'] = http['n']
     snapshot['timing'] = {'fetch_s': round(fetched - started, 3),
                           'build_s': round(time.monotonic() - fetched, 3)}

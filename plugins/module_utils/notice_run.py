@@ -23,7 +23,12 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils import webhoo
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.policy import start_at_planned
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import HOST_KEY, TASK_KEY, policy_view
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import (
+    HOST_KEY,
+    TASK_KEY,
+    campaign_problem,
+    policy_view,
+)
 
 # Resolution of the policy does not depend on the importance; any one will do.
 IMPORTANCE = 'medium'
@@ -506,6 +511,21 @@ class NoticeRun(object):
             return
         entry['notified']['metadata'] = 'cleared'
         self.changed = True
+
+
+def option_problems(params, campaign):
+    """What is wrong with maintenance_notice's options, each said once (empty when nothing)."""
+    problems = ['%s must be >= 0, got %d' % (name, params[name])
+                for name in ('notice_s', 'webhook_timeout', 'webhook_retries', 'poll_interval', 'timeout')
+                if params[name] is not None and params[name] < 0]
+    if params['max_parallel'] < 1 or params['poll_interval'] < 1 or params['webhook_timeout'] < 1:
+        problems.append('max_parallel, poll_interval and webhook_timeout must be >= 1')
+    if params['webhook_backoff'] < 0:
+        problems.append('webhook_backoff must be >= 0')
+    problem = campaign_problem(campaign)
+    if problem:
+        problems.append(problem)
+    return problems
 
 
 def summarize(entries):

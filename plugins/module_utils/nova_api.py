@@ -2,7 +2,8 @@
 # Copyright: (c) 2025, cloudmaint.openstack contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The Compute API calls the maintenance workflow makes, with explicit microversions.
+"""The one client of the collection: the Compute API calls the workflow makes, and the few Placement
+and Identity reads beside them, all through one request method (retries, errors, counting).
 
 Each call names the microversion whose behaviour it relies on (never "latest"), capped by what
 the cloud offers. Reads are retried with backoff on 5xx and connection errors; actions are
@@ -12,8 +13,9 @@ no answer to an action is retried by ``retry_action``, which first asks whether 
 
 from __future__ import annotations
 
+import threading
 import time
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlsplit
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.microversions import (
     compare_microversions,
@@ -37,7 +39,7 @@ MV_LOCK_REASON = '2.73'      # lock with a locked_reason, shown in server detail
 # with HTTP 500. 2.87 has everything the collection reads (service, state, version) from the database.
 MV_HYPERVISORS = '2.87'
 MV_SERVER_GROUPS = '2.64'    # one "policy" and "rules" per group
-MV_PLACEMENT = '1.20'
+MV_PLACEMENT = '1.29'        # allocation candidates' provider_summaries list every resource class (1.27)
 
 READ_RETRIES = 4
 BUSY_RETRIES = 10
@@ -82,27 +84,70 @@ class NovaError(Exception):
                 'request_id': self.request_id, 'attempts': self.attempts}
 
 
+class MicroversionError(NovaError):
+    """The cloud's API is older than a read or an action needs."""
+
+    def __init__(self, message, service='Compute'):
+        super(MicroversionError, self).__init__(None, message, service=service)
+
+    def __str__(self):
+        return self.message
+
+
+def error_message(body):
+    """The service's own words in an error body: Nova's ``{"<fault>": {"message"}}``, Placement's and
+    Keystone's ``{"errors": [{"detail"}]}`` or ``{"error": {"message"}}``."""
+    if not isinstance(body, dict):
+        return ''
+    errors = body.get('errors')
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return str(errors[0].get('detail') or errors[0].get('title') or '').strip()
+    for value in body.values():
+        if isinstance(value, dict) and value.get('message'):
+            return str(value['message']).strip()
+    return ''
+
+
 def _message(response):
     try:
         body = response.json()
     except ValueError:
         return (response.text or response.reason or '').strip()[:500]
-    if isinstance(body, dict):
-        for value in body.values():
-            if isinstance(value, dict) and 'message' in value:
-                return value['message']
-    return str(body)[:500]
+    return error_message(body) or str(body)[:500]
+
+
+SERVICE_NAMES = {'compute': 'Compute', 'placement': 'Placement', 'identity': 'Identity'}
 
 
 class NovaClient(object):
-    """Raw Compute API access through an openstacksdk connection's compute proxy."""
+    """The cloud's APIs through an openstacksdk connection's service proxies. Safe to share between
+    threads (the snapshot reads its lists in parallel)."""
 
     def __init__(self, conn, max_microversion=None, sleep=time.sleep):
         self.conn = conn
-        self.proxy = conn.compute
         self.max = max_microversion
         self.sleep = sleep
-        self.requests = 0
+        self.requests_by_service = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_connection(cls, conn, sleep=time.sleep):
+        """A client at the highest Compute microversion the connection's endpoint advertises."""
+        data = conn.compute.get_endpoint_data()
+        advertised = getattr(data, 'max_microversion', None) if data else None
+        try:
+            return cls(conn, format_microversion(advertised) if advertised else None, sleep)
+        except ValueError:
+            return cls(conn, None, sleep)
+
+    @property
+    def requests(self):
+        """Requests sent so far, retries included."""
+        return sum(self.requests_by_service.values())
+
+    def _count(self, service):
+        with self._lock:
+            self.requests_by_service[service] = self.requests_by_service.get(service, 0) + 1
 
     def mv(self, wanted):
         """``wanted``, or the cloud's highest microversion if that is lower."""
@@ -113,25 +158,35 @@ class NovaClient(object):
     def supports(self, version):
         return not self.max or compare_microversions(self.max, version) >= 0
 
-    def request(self, method, url, microversion, json=None, retry_busy=False, params=None):
+    def require(self, version, what):
+        """MicroversionError unless the cloud's Compute API offers ``version``."""
+        if not self.max or compare_microversions(self.max, version) < 0:
+            raise MicroversionError('%s needs Compute API microversion %s or later, but the cloud offers %s'
+                                    % (what, version, 'up to %s' % self.max if self.max else 'no microversions'))
+
+    def request(self, method, url, microversion, json=None, retry_busy=False, params=None,
+                service='compute', allow=()):
+        """The response to one API call; NovaError for an error answer whose status is not in ``allow``."""
+        proxy = getattr(self.conn, service)
+        name = SERVICE_NAMES[service]
         attempt = 0
         while True:
             attempt += 1
-            self.requests += 1
+            self._count(service)
             try:
-                response = self.proxy.request(url, method, json=json, params=params,
-                                              microversion=microversion, raise_exc=False)
+                response = proxy.request(url, method, json=json, params=params,
+                                         microversion=microversion, raise_exc=False)
             except Exception as exc:  # connection reset, timeout: only reads are retried here
                 if method == 'GET' and attempt < READ_RETRIES:
                     self.sleep(min(2 ** attempt, 10))
                     continue
-                raise NovaError(0, 'no answer from the Compute API: %s' % exc, method, url,
-                                attempts=attempt)
+                raise NovaError(0, 'no answer from the %s API: %s' % (name, exc), method, url,
+                                attempts=attempt, service=name)
             status = response.status_code
-            if status < 400:
+            if status < 400 or status in allow:
                 return response
             error = NovaError(status, _message(response), method, url,
-                              response.headers.get('x-openstack-request-id'), attempts=attempt)
+                              response.headers.get('x-openstack-request-id'), attempts=attempt, service=name)
             # A 409 for another reason (vm_state error, locked) stays a 409 however long we wait.
             retryable = (method == 'GET' and status >= 500 and attempt < READ_RETRIES) or \
                 (retry_busy and error.busy and attempt < BUSY_RETRIES)
@@ -139,8 +194,8 @@ class NovaClient(object):
                 raise error
             self.sleep(min(2 ** attempt, 10) if status >= 500 else 3)
 
-    def get_json(self, url, microversion, params=None):
-        return self.request('GET', url, microversion, params=params).json()
+    def get_json(self, url, microversion, params=None, service='compute'):
+        return self.request('GET', url, microversion, params=params, service=service).json()
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -164,10 +219,22 @@ class NovaClient(object):
                             % (name_or_id, len(matches)))
         return matches[0] if matches else None
 
+    def find_servers(self, names_or_ids):
+        """(the servers found, each once; the names or ids not found), in the order given."""
+        found, missing = [], []
+        for name in names_or_ids:
+            server = self.find_server(name)
+            if server is None:
+                missing.append(name)
+            elif all(server['id'] != other['id'] for other in found):
+                found.append(server)
+        return found, missing
+
     def list_all(self, url, key, microversion, params=None, page_size=1000):
         """Every item of a list Nova pages with limit/marker. Nova caps ``limit`` at its
         [api]max_limit and then still announces the next page in ``<key>_links``: a page shorter
-        than asked for is not the last one."""
+        than asked for is not the last one. The next marker is the last item's id (the link's URL
+        may name an internal host behind a proxy)."""
         query = dict(params or {}, limit=page_size)
         items = []
         while True:
@@ -234,8 +301,8 @@ class NovaClient(object):
                     zones[host] = aggregate['availability_zone']
         return zones
 
-    def hypervisors(self):
-        return self.list_all('/os-hypervisors/detail', 'hypervisors', self.mv(MV_HYPERVISORS))
+    def hypervisors(self, page_size=1000):
+        return self.list_all('/os-hypervisors/detail', 'hypervisors', self.mv(MV_HYPERVISORS), page_size=page_size)
 
     def hypervisor_of(self, host):
         """The hypervisor whose compute service runs on ``host``; None if there is none."""
@@ -249,35 +316,39 @@ class NovaClient(object):
             raise
         return next((hv for hv in found if (hv.get('service') or {}).get('host') == host), None)
 
-    def server_groups(self, page_size=1000):
-        """Every server group of every project. Nova pages them by offset without links and caps
+    def list_by_offset(self, url, key, microversion, params=None, page_size=1000):
+        """Every item of a list Nova pages with limit/offset and no links (server groups). Nova caps
         ``limit`` at its [api]max_limit, so only an empty page ends the list."""
-        groups = []
+        items = []
         while True:
-            params = {'all_projects': 'True', 'limit': page_size}
-            if groups:
-                params['offset'] = len(groups)
-            page = self.get_json('/os-server-groups', self.mv(MV_SERVER_GROUPS), params=params)['server_groups']
+            query = dict(params or {}, limit=page_size)
+            if items:
+                query['offset'] = len(items)
+            page = self.get_json(url, microversion, params=query).get(key) or []
             if not page:
-                return groups
-            groups.extend(page)
+                return items
+            items.extend(page)
+
+    def server_groups(self, page_size=1000):
+        """Every server group of every project."""
+        return self.list_by_offset('/os-server-groups', 'server_groups', self.mv(MV_SERVER_GROUPS),
+                                   {'all_projects': 'True'}, page_size)
+
+    def placement_get(self, path, params=None, allow=()):
+        """(status, body) of a Placement GET; the body is None for an allowed error status."""
+        response = self.request('GET', path, MV_PLACEMENT, params=params, service='placement', allow=allow)
+        return response.status_code, (response.json() if response.status_code < 400 else None)
 
     def provider_inventory(self, provider_id):
         """Placement's inventories and usages of a resource provider (a hypervisor's id is its
-        provider's uuid); None when Placement does not know it."""
-        placement = self.conn.placement
+        provider's uuid); None when Placement does not know it (deleted meanwhile)."""
         path = '/resource_providers/%s' % provider_id
-        response = placement.get(path + '/inventories', microversion=MV_PLACEMENT, raise_exc=False)
-        self.requests += 1
-        if response.status_code == 404:
+        status, inventories = self.placement_get(path + '/inventories', allow=(404,))
+        if status == 404:
             return None
-        if response.status_code >= 400:
-            raise NovaError(response.status_code, _message(response), 'GET', path + '/inventories',
-                            response.headers.get('x-openstack-request-id'), service='Placement')
-        usages = placement.get(path + '/usages', microversion=MV_PLACEMENT, raise_exc=False)
-        self.requests += 1
-        return {'inventories': response.json().get('inventories', {}),
-                'usages': usages.json().get('usages', {}) if usages.status_code < 400 else {}}
+        usages = self.placement_get(path + '/usages', allow=(404,))[1]
+        return {'inventories': (inventories or {}).get('inventories') or {},
+                'usages': (usages or {}).get('usages') or {}}
 
     def host_uptime(self, host):
         """The ``uptime`` line of ``host``'s hypervisor as its compute driver reports it; None when
@@ -295,16 +366,30 @@ class NovaClient(object):
 
     def projects_named(self, name):
         """The Identity projects called ``name`` (an operator's project_webhooks key)."""
-        path = '/projects?' + urlencode({'name': name})
-        response = self.conn.identity.get(path, raise_exc=False)
-        self.requests += 1
-        if response.status_code >= 400:
-            raise NovaError(response.status_code, _message(response), 'GET', path,
-                            response.headers.get('x-openstack-request-id'), service='Identity')
-        try:
-            return response.json().get('projects') or []
-        except (ValueError, AttributeError):
-            return []
+        body = self.get_json('/projects', None, params={'name': name}, service='identity')
+        return (body.get('projects') or []) if isinstance(body, dict) else []
+
+    def projects(self, warnings):
+        """Every project Identity lists, following its ``links.next``; None when the credentials may
+        not list projects (HTTP 403, said in ``warnings``)."""
+        projects = []
+        seen = set()
+        query = None
+        while True:
+            response = self.request('GET', '/projects', None, params=query, service='identity', allow=(403,))
+            if response.status_code == 403:
+                warnings.append('project names unavailable: listing projects is not allowed (HTTP 403)')
+                return None
+            body = response.json()
+            new = [project for project in body.get('projects') or () if project.get('id') not in seen]
+            projects.extend(new)
+            seen.update(project.get('id') for project in new)
+            next_link = (body.get('links') or {}).get('next')
+            if body.get('truncated') and not next_link:
+                warnings.append('project list truncated by keystone [DEFAULT]list_limit: some project names missing')
+            if not next_link or not new:
+                return projects
+            query = dict(parse_qsl(urlsplit(next_link).query))
 
     def server_migrations(self, server_id):
         """In-progress migrations of a server, with memory progress."""

@@ -50,6 +50,8 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_action
 SDK_IMPORT_ERROR = None
 try:
     import openstack
+    import openstack.config
+    import openstack.connection
     import openstack.exceptions as sdk_exceptions
     HAS_OPENSTACKSDK = True
 except ImportError:
@@ -361,18 +363,68 @@ def installed_sdk_version():
         return '0'
 
 
-def config_search_paths():
-    """clouds.yaml locations openstacksdk reads, in its order of precedence."""
-    paths = []
-    override = os.environ.get('OS_CLIENT_CONFIG_FILE')
-    if override:
-        paths.append(override)
-    if HAS_OPENSTACKSDK:
-        from openstack.config import loader
-
-        paths.extend(loader.CONFIG_FILES)
-    # XDG and platform config dirs often coincide; list each file once.
+def clouds_yaml_search_path(extra_paths, environ_override, standard_paths):
+    """clouds.yaml files in the order openstacksdk reads them (the first that exists wins)."""
+    paths = ([environ_override] if environ_override else []) + list(extra_paths or ()) + list(standard_paths)
     return list(dict.fromkeys(paths))
+
+
+def config_file_used(searched):
+    """The clouds.yaml openstacksdk reads: the first of ``searched`` that exists."""
+    for path in searched:
+        if os.path.exists(os.path.expanduser(path)):
+            return path
+    return None
+
+
+class ConnectError(Exception):
+    """No connection. ``action`` says what failed, ``cause`` is the SDK's exception if there is one;
+    ``str()`` is both in one line."""
+
+    def __init__(self, action, cause=None, secrets=()):
+        super(ConnectError, self).__init__(action)
+        self.action = action
+        self.cause = cause
+        self.secrets = list(secrets)
+
+    def __str__(self):
+        if self.cause is None:
+            return self.action
+        return scrub('%s: %s' % (self.action, short_api_message(self.cause)), self.secrets)
+
+
+def connect(kwargs, extra_config_files=()):
+    """An authorized openstacksdk Connection, for the modules and the inventory alike.
+
+    ``kwargs`` are openstack.connect()'s (see connection_kwargs); ``extra_config_files`` are
+    clouds.yaml files read before the standard ones. ConnectError says why there is none.
+    """
+    from openstack.config import loader
+
+    cloud = kwargs.get('cloud') if isinstance(kwargs.get('cloud'), str) else None
+    label = "'%s'" % cloud if cloud else '(from options and the OS_* environment)'
+    secrets = masking_forms(collect_secret_values(kwargs))
+    try:
+        config = openstack.config.OpenStackConfig(
+            config_files=list(extra_config_files) + list(loader.CONFIG_FILES), app_name=APP_NAME)
+        region = config.get_one(**kwargs)
+        secrets |= masking_forms(collect_secret_values({'auth': region.config.get('auth')}))
+        conn = openstack.connection.Connection(config=region)
+        conn.authorize()
+    except sdk_exceptions.ConfigException as exc:
+        if cloud and 'not found' in str(exc).lower():
+            searched = clouds_yaml_search_path(extra_config_files, os.environ.get('OS_CLIENT_CONFIG_FILE'),
+                                               loader.CONFIG_FILES)
+            raise ConnectError("cloud '%s' not found in %s (clouds.yaml files searched, in order: %s)"
+                               % (cloud, config_file_used(searched) or 'any clouds.yaml', ', '.join(searched)))
+        raise ConnectError('invalid OpenStack client configuration for cloud %s' % label, exc, secrets)
+    except SDK_ERRORS as exc:
+        raise ConnectError('authentication to cloud %s failed' % label, exc, secrets)
+    except TypeError as exc:
+        # keystoneauth's answer to an auth key its plugin does not take (a password plugin
+        # given application_credential_secret, say).
+        raise ConnectError('invalid OpenStack client configuration for cloud %s: %s' % (label, exc))
+    return conn
 
 
 class _CredentialAwareAnsibleModule(AnsibleModule):
@@ -436,31 +488,15 @@ class CloudmaintModule:
             kwargs = connection_kwargs(self.params)
         except ValueError as exc:
             return self.fail(str(exc))
-
         if self.params['sdk_log_path']:
             openstack.enable_logging(debug=self.params['sdk_log_level'] == 'DEBUG',
                                      path=self.params['sdk_log_path'])
-
-        cloud_name = kwargs.get('cloud') if isinstance(kwargs.get('cloud'), str) else None
         try:
-            conn = openstack.connect(app_name=APP_NAME, **kwargs)
-            conn.authorize()
-        except sdk_exceptions.ConfigException as exc:
-            if cloud_name and 'not found' in str(exc).lower():
-                return self.fail("cloud '%s' not found in clouds.yaml (searched: %s)"
-                                 % (cloud_name, ', '.join(config_search_paths())))
-            return self.fail_from_sdk(exc, 'Invalid OpenStack client configuration')
-        except SDK_ERRORS as exc:
-            return self.fail_from_sdk(exc, 'Authentication to cloud %s failed' % self._cloud_label(cloud_name))
-        except TypeError as exc:
-            # keystoneauth's answer to an auth key its plugin does not take (a password plugin
-            # given application_credential_secret, say).
-            return self.fail('Invalid OpenStack client configuration: %s' % exc)
-        return conn
-
-    @staticmethod
-    def _cloud_label(cloud_name):
-        return "'%s'" % cloud_name if cloud_name else '(from environment/options)'
+            return connect(kwargs)
+        except ConnectError as exc:
+            if exc.cause is not None:
+                return self.fail_from_sdk(exc.cause, exc.action)
+            return self.fail(str(exc))
 
     # ---- the Compute client, waits and the policy ---------------------------
 

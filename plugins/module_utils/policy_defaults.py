@@ -11,6 +11,13 @@ Plain data only: never mutate these objects, ``validate()`` works on copies.
 
 from __future__ import annotations
 
+
+def _push(completion_timeout_s, on_timeout, max_parallel):
+    """How hard one class's live migrations are pushed, one at a time per source host."""
+    return {'completion_timeout_s': completion_timeout_s, 'on_timeout': on_timeout,
+            'max_parallel_per_host': 1, 'max_parallel': max_parallel}
+
+
 DEFAULT_POLICY = {
     'sla_key': 'sla',
     'default_class': 'cattle',
@@ -49,37 +56,25 @@ DEFAULT_POLICY = {
         # The host must be emptied (failing hardware, urgent security fix): every
         # migration has to finish, so all classes are forced once the timeout passes.
         'high': {
-            'default': {'completion_timeout_s': 120, 'on_timeout': 'force_complete',
-                        'max_parallel_per_host': 1, 'max_parallel': 8},
-            'cattle': {'completion_timeout_s': 60, 'on_timeout': 'force_complete',
-                       'max_parallel_per_host': 1, 'max_parallel': 8},
-            'pets': {'completion_timeout_s': 120, 'on_timeout': 'force_complete',
-                     'max_parallel_per_host': 1, 'max_parallel': 8},
-            'pandas': {'completion_timeout_s': 300, 'on_timeout': 'force_complete',
-                       'max_parallel_per_host': 1, 'max_parallel': 4},
+            'default': _push(120, 'force_complete', 8),
+            'cattle': _push(60, 'force_complete', 8),
+            'pets': _push(120, 'force_complete', 8),
+            'pandas': _push(300, 'force_complete', 4),
         },
         # Routine patching: cattle and pets are forced after a while; pandas are
         # never forced (post-copy loses the VM if the network breaks mid-way).
         'medium': {
-            'default': {'completion_timeout_s': 300, 'on_timeout': 'force_complete',
-                        'max_parallel_per_host': 1, 'max_parallel': 4},
-            'cattle': {'completion_timeout_s': 120, 'on_timeout': 'force_complete',
-                       'max_parallel_per_host': 1, 'max_parallel': 4},
-            'pets': {'completion_timeout_s': 600, 'on_timeout': 'force_complete',
-                     'max_parallel_per_host': 1, 'max_parallel': 4},
-            'pandas': {'completion_timeout_s': 1800, 'on_timeout': 'fallback',
-                       'max_parallel_per_host': 1, 'max_parallel': 2},
+            'default': _push(300, 'force_complete', 4),
+            'cattle': _push(120, 'force_complete', 4),
+            'pets': _push(600, 'force_complete', 4),
+            'pandas': _push(1800, 'fallback', 2),
         },
         # Defragmentation / rebalancing: nothing has to move, so nothing is forced.
         'low': {
-            'default': {'completion_timeout_s': 300, 'on_timeout': 'abort',
-                        'max_parallel_per_host': 1, 'max_parallel': 2},
-            'cattle': {'completion_timeout_s': 300, 'on_timeout': 'abort',
-                       'max_parallel_per_host': 1, 'max_parallel': 2},
-            'pets': {'completion_timeout_s': 300, 'on_timeout': 'abort',
-                     'max_parallel_per_host': 1, 'max_parallel': 2},
-            'pandas': {'completion_timeout_s': 300, 'on_timeout': 'abort',
-                       'max_parallel_per_host': 1, 'max_parallel': 1},
+            'default': _push(300, 'abort', 2),
+            'cattle': _push(300, 'abort', 2),
+            'pets': _push(300, 'abort', 2),
+            'pandas': _push(300, 'abort', 1),
         },
     },
     'restore': {'move_back': 'auto'},

@@ -407,13 +407,13 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils import notice
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import webhook
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.notice_run import (
     NoticeRun,
+    option_problems,
     project_webhooks,
     public,
     summarize,
 )
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.nova_api import NovaError
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import SDK_ERRORS, CloudmaintModule
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import campaign_problem
 
 
 class MaintenanceNoticeModule(CloudmaintModule):
@@ -454,7 +454,9 @@ class MaintenanceNoticeModule(CloudmaintModule):
         p = self.params
         present = p['state'] == 'present'
         campaign = p['campaign'] or ('manual' if present else None)
-        self._check_params(campaign)
+        problems = option_problems(p, campaign)
+        if problems:
+            self.fail('; '.join(problems))
         try:
             allow = notice.AllowList(p['webhook_allow'], allow_private=p['webhook_allow_private'],
                                      allow_http=p['webhook_allow_http'])
@@ -513,30 +515,10 @@ class MaintenanceNoticeModule(CloudmaintModule):
                       % (len(late), round(engine.timeout_s), ', '.join(late)), **result)
         return result
 
-    def _check_params(self, campaign):
-        p = self.params
-        for name in ('notice_s', 'webhook_timeout', 'webhook_retries', 'poll_interval', 'timeout'):
-            if p[name] is not None and p[name] < 0:
-                self.fail('%s must be >= 0, got %d' % (name, p[name]))
-        if p['max_parallel'] < 1 or p['poll_interval'] < 1 or p['webhook_timeout'] < 1:
-            self.fail('max_parallel, poll_interval and webhook_timeout must be >= 1')
-        if p['webhook_backoff'] < 0:
-            self.fail('webhook_backoff must be >= 0')
-        problem = campaign_problem(campaign)
-        if problem:
-            self.fail(problem)
-
     def _servers(self):
-        p = self.params
-        if p['host']:
-            return self.nova.servers_on_host(p['host'])
-        found, missing = [], []
-        for name in p['servers']:
-            server = self.nova.find_server(name)
-            if server is None:
-                missing.append(name)
-            elif server['id'] not in [s['id'] for s in found]:
-                found.append(server)
+        if self.params['host']:
+            return self.nova.servers_on_host(self.params['host'])
+        found, missing = self.nova.find_servers(self.params['servers'])
         if missing:
             self.fail('server(s) not found: %s' % ', '.join(missing))
         return found

@@ -264,10 +264,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.campaign_plan
     resolve_decisions,
     unknown_hosts,
 )
-from ansible_collections.cloudmaint.openstack.plugins.module_utils.cloud_snapshot import (
-    SnapshotError,
-    fetch_snapshot,
-)
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.cloud_snapshot import fetch_snapshot
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import CloudmaintModule
 
 
@@ -294,10 +291,7 @@ class MaintenancePlanModule(CloudmaintModule):
             self.fail('; '.join(problems))
         policy = self.load_policy(p['policy'])
         started = time.monotonic()
-        try:
-            snapshot = fetch_snapshot(self.conn)
-        except SnapshotError as exc:
-            self.fail('cloud snapshot: %s' % exc)
+        snapshot = fetch_snapshot(self.nova)
         fetched = time.monotonic()
         unknown = unknown_hosts(snapshot, p['hosts'])
         if unknown:

@@ -61,7 +61,7 @@ CASES = [
      ["cloudmaint_policy.servers.db-primary.action: 'delete' is only allowed with "
       "allow_delete: true"]),
     ('missing-cloud', {'cloudmaint_cloud': 'no-such-cloud'},
-     ["cloud 'no-such-cloud' not found in clouds.yaml"]),
+     ["cloud 'no-such-cloud' not found in ", "clouds.yaml files searched"]),
     ('campaign-with-spaces', {'cloudmaint_campaign': 'patch 2026 11'},
      ["campaign 'patch 2026 11'"]),
     ('campaign-too-long', {'cloudmaint_campaign': 'p' * 80},

@@ -26,16 +26,20 @@ SMALL = {"VCPU": 1, "MEMORY_MB": 2048, "DISK_GB": 20}   # m1.small
 TEST_REASONS = ("cloudmaint: campaign it-inv: inventory test", "fan replacement (inventory test)")
 
 
-def _snapshot_module():
+def _module_utils():
     try:
-        from ansible_collections.cloudmaint.openstack.plugins.module_utils import cloud_snapshot
+        from ansible_collections.cloudmaint.openstack.plugins.module_utils import cloud_snapshot, nova_api
     except ImportError:
         sys.path.insert(0, os.path.join(REPO, ".collections"))
-        from ansible_collections.cloudmaint.openstack.plugins.module_utils import cloud_snapshot
-    return cloud_snapshot
+        from ansible_collections.cloudmaint.openstack.plugins.module_utils import cloud_snapshot, nova_api
+    return cloud_snapshot, nova_api
 
 
-cloud_snapshot = _snapshot_module()
+cloud_snapshot, nova_api = _module_utils()
+
+
+def fetch_snapshot(conn, **kwargs):
+    return cloud_snapshot.fetch_snapshot(nova_api.NovaClient.for_connection(conn), **kwargs)
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -218,7 +222,7 @@ def test_full_capacity_matches_placement(cloud_env, conn, tmp_path, host):
 
 def test_summary_capacity_is_placement_capacity(conn):
     views, snapshot = quiet(lambda: {host: placement_view(conn, host) for host in HOSTS},
-                            lambda: cloud_snapshot.fetch_snapshot(conn, placement_detail="summary"))
+                            lambda: fetch_snapshot(conn, placement_detail="summary"))
     no_room = {rc: set() for rc in cloud_snapshot.PROBE_RESOURCE_CLASSES}
     for host in HOSTS:
         uuid, inventories, usages = views[host]
@@ -336,19 +340,19 @@ def expected_requests(snapshot, page_size):
 
 def test_request_count_scales_with_pages_only(conn, servers):
     small_pages = 10
-    before = cloud_snapshot.fetch_snapshot(conn, page_size=small_pages)
+    before = fetch_snapshot(conn, page_size=small_pages)
     assert before["request_count"] == expected_requests(before, small_pages), before["requests_by_service"]
-    default_before = cloud_snapshot.fetch_snapshot(conn)
+    default_before = fetch_snapshot(conn)
 
     boot_on_ours(conn, servers, 4)
-    after = cloud_snapshot.fetch_snapshot(conn, page_size=small_pages)
+    after = fetch_snapshot(conn, page_size=small_pages)
     assert set(servers.created) <= set(after["servers"])
     # more servers, more pages of 10: and nothing else
     assert after["request_count"] == expected_requests(after, small_pages), after["requests_by_service"]
     assert after["requests_by_service"]["identity"] == 1
 
     # with the default page size of 1000 the sandbox fits in one page either way
-    default_after = cloud_snapshot.fetch_snapshot(conn)
+    default_after = fetch_snapshot(conn)
     assert default_before["request_count"] == expected_requests(default_before, 1000)
     assert default_after["request_count"] == expected_requests(default_after, 1000)
     assert default_after["request_count"] <= 12

@@ -186,12 +186,6 @@ def test_server_inventory_names_can_never_be_another_host():
     assert len(set(names.values())) == len(servers)
 
 
-def test_clouds_yaml_search_path_order():
-    assert compute.clouds_yaml_search_path(['/a.yaml', '/std.yaml'], '/env.yaml', ['/std.yaml', '/etc.yaml']) == [
-        '/env.yaml', '/a.yaml', '/std.yaml', '/etc.yaml']
-    assert compute.clouds_yaml_search_path(None, None, ['/std.yaml']) == ['/std.yaml']
-
-
 # ---- the plugin --------------------------------------------------------------------------------------
 
 @pytest.fixture(scope='module')

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import datetime
 import math
+import types
 
 import pytest
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import cloud_snapshot as cs
+from ansible_collections.cloudmaint.openstack.plugins.module_utils import nova_api
 
 AZ1, AZ2 = 'az1', 'az2'
 
@@ -143,10 +145,39 @@ class FakeCloud:
         return [entry[1] for entry in self.log]
 
 
+class Answer:
+    def __init__(self, status, body):
+        self.status_code = status
+        self.body = body
+        self.headers = {}
+        self.text = ''
+        self.reason = ''
+
+    def json(self):
+        return self.body
+
+
+class Proxy:
+    """An openstacksdk service proxy in front of FakeCloud."""
+
+    def __init__(self, cloud, service):
+        self.cloud = cloud
+        self.service = service
+
+    def request(self, url, method, json=None, params=None, microversion=None, raise_exc=False):
+        assert method == 'GET' and raise_exc is False
+        return Answer(*self.cloud.get(self.service, url, params, microversion))
+
+
+def client(cloud, max_microversion='2.96'):
+    conn = types.SimpleNamespace(**{service: Proxy(cloud, service) for service in ('compute', 'placement', 'identity')})
+    return nova_api.NovaClient(conn, max_microversion, sleep=lambda _s: None)
+
+
 def fetch(cloud, placement_detail='summary', page_size=1000, parallel=False):
-    get = cs.CountingGetter(cloud.get)
-    raw = cs.fetch_raw(get, '2.96', placement_detail, page_size, parallel)
-    return get, raw
+    nova = client(cloud)
+    raw = cs.fetch_raw(nova, placement_detail, page_size, parallel)
+    return nova, raw
 
 
 def pages(count, size):
@@ -158,35 +189,34 @@ def pages(count, size):
 
 def test_marker_pagination_follows_links_and_uses_the_last_id():
     cloud = FakeCloud(servers=23)
-    get = cs.CountingGetter(cloud.get)
-    items = cs.paginate_marker(get, 'compute', '/servers/detail', 'servers', {'all_tenants': 'True'}, '2.96', 10)
+    nova = client(cloud)
+    items = nova.list_all('/servers/detail', 'servers', '2.96', {'all_tenants': 'True'}, 10)
     assert [s['id'] for s in items] == [s['id'] for s in cloud.servers]
-    assert get.count == 3
+    assert nova.requests == 3
     assert [entry[2].get('marker') for entry in cloud.log] == [None, 'srv-0009', 'srv-0019']
     assert all(entry[2]['limit'] == 10 for entry in cloud.log)
 
 
 def test_marker_pagination_exact_multiple_costs_one_empty_page():
     cloud = FakeCloud(servers=20)
-    get = cs.CountingGetter(cloud.get)
-    items = cs.paginate_marker(get, 'compute', '/servers/detail', 'servers', {'all_tenants': 'True'}, '2.96', 10)
+    nova = client(cloud)
+    items = nova.list_all('/servers/detail', 'servers', '2.96', {'all_tenants': 'True'}, 10)
     assert len(items) == 20
-    assert get.count == 3
+    assert nova.requests == 3
 
 
 def test_marker_pagination_survives_a_lower_server_side_cap():
     cloud = FakeCloud(servers=23, max_limit=5)
-    get = cs.CountingGetter(cloud.get)
-    items = cs.paginate_marker(get, 'compute', '/servers/detail', 'servers', {'all_tenants': 'True'}, '2.96', 10)
+    nova = client(cloud)
+    items = nova.list_all('/servers/detail', 'servers', '2.96', {'all_tenants': 'True'}, 10)
     assert len(items) == 23
-    assert get.count == 5
+    assert nova.requests == 5
 
 
 def test_offset_pagination_of_server_groups():
     cloud = FakeCloud(servers=60, groups=25)
-    get = cs.CountingGetter(cloud.get)
-    items = cs.paginate_offset(get, 'compute', '/os-server-groups', 'server_groups', {'all_projects': 'True'},
-                               '2.96', 10)
+    nova = client(cloud)
+    items = nova.list_by_offset('/os-server-groups', 'server_groups', '2.64', {'all_projects': 'True'}, 10)
     assert [g['id'] for g in items] == [g['id'] for g in cloud.server_groups]
     assert [entry[2].get('offset') for entry in cloud.log] == [None, 10, 20, 25]
 
@@ -194,11 +224,10 @@ def test_offset_pagination_of_server_groups():
 def test_offset_pagination_survives_a_lower_server_side_cap():
     # Nova answers 5 where 10 were asked for: a short page is not the end, only an empty one is.
     cloud = FakeCloud(servers=60, groups=25, max_limit=5)
-    get = cs.CountingGetter(cloud.get)
-    items = cs.paginate_offset(get, 'compute', '/os-server-groups', 'server_groups', {'all_projects': 'True'},
-                               '2.96', 10)
+    nova = client(cloud)
+    items = nova.list_by_offset('/os-server-groups', 'server_groups', '2.64', {'all_projects': 'True'}, 10)
     assert [g['id'] for g in items] == [g['id'] for g in cloud.server_groups]
-    assert get.count == 6
+    assert nova.requests == 6
 
 
 def expected_requests(hosts, servers, groups, page_size):
@@ -213,17 +242,17 @@ def expected_requests(hosts, servers, groups, page_size):
 def test_request_count_grows_only_with_pages(parallel):
     small = FakeCloud(hosts=6, servers=36)
     get_small, raw_small = fetch(small, page_size=10, parallel=parallel)
-    assert get_small.count == expected_requests(6, 36, 1, 10) == 4 + 1 + 1 + 1 + 2 + 2 + 1
+    assert get_small.requests == expected_requests(6, 36, 1, 10) == 4 + 1 + 1 + 1 + 2 + 2 + 1
     assert len(raw_small['servers']) == 36
 
     double = FakeCloud(hosts=6, servers=72)
     get_double, raw_double = fetch(double, page_size=10, parallel=parallel)
     assert len(raw_double['servers']) == 72
-    assert get_double.count - get_small.count == pages(72, 10) - pages(36, 10) == 4
-    assert get_double.by_service['placement'] == get_small.by_service['placement'] == 2
+    assert get_double.requests - get_small.requests == pages(72, 10) - pages(36, 10) == 4
+    assert get_double.requests_by_service['placement'] == get_small.requests_by_service['placement'] == 2
 
     # the default page size: the same requests for 36 and 72 servers
-    assert fetch(small)[0].count == fetch(double)[0].count == 9  # + version discovery in fetch_snapshot
+    assert fetch(small)[0].requests == fetch(double)[0].requests == 9  # + version discovery in fetch_snapshot
 
 
 def test_no_request_per_server_or_per_host_in_summary_mode():
@@ -235,16 +264,23 @@ def test_no_request_per_server_or_per_host_in_summary_mode():
     assert not [p for p in paths if p.startswith('/flavors')]
 
 
-def test_every_request_uses_the_chosen_microversions():
+def test_every_request_uses_the_microversion_it_relies_on():
     cloud = FakeCloud()
     fetch(cloud)
+    expected = {'/servers/detail': '2.96', '/os-services': '2.53', '/os-aggregates': '2.41',
+                # From 2.88 each listed hypervisor costs an RPC to its compute (uptime), which fails
+                # the whole listing while one compute is down.
+                '/os-hypervisors/detail': '2.87', '/os-server-groups': '2.64', '/projects': None}
     for service, path, _params, microversion in cloud.log:
-        expected = {'compute': '2.96', 'placement': cs.PLACEMENT_MICROVERSION, 'identity': None}[service]
-        if path.startswith('/os-hypervisors'):
-            # From 2.88 each listed hypervisor costs an RPC to its compute (uptime), which fails
-            # the whole listing while one compute is down.
-            expected = '2.87'
-        assert microversion == expected, path
+        assert microversion == (nova_api.MV_PLACEMENT if service == 'placement' else expected[path]), path
+
+
+def test_an_older_cloud_gets_its_highest_microversion_and_one_too_old_a_clear_error():
+    snapshot = cs.fetch_snapshot(client(FakeCloud(), '2.60'), parallel=False)
+    assert snapshot['compute_microversion'] == '2.60'
+    for too_old in (None, '2.52'):
+        with pytest.raises(nova_api.MicroversionError, match='microversion 2.53 or later, but the cloud offers'):
+            cs.fetch_snapshot(client(FakeCloud(), too_old))
 
 
 # ---- placement -------------------------------------------------------------------------------------
@@ -256,7 +292,7 @@ def test_full_host_found_by_a_second_probe_costs_no_fallback():
     get, raw = fetch(cloud)
     assert raw['placement'] == {'detail': 'summary', 'probes': ['MEMORY_MB', 'VCPU'], 'fallbacks': 0}
     assert full in raw['provider_summaries']
-    assert get.by_service['placement'] == 3
+    assert get.requests_by_service['placement'] == 3
 
 
 def test_provider_missing_from_every_probe_falls_back_to_inventories_and_usages():
@@ -265,7 +301,7 @@ def test_provider_missing_from_every_probe_falls_back_to_inventories_and_usages(
     cloud.summaries = {k: v for k, v in cloud.summaries.items() if k != full}
     get, raw = fetch(cloud)
     assert raw['placement'] == {'detail': 'summary', 'probes': ['MEMORY_MB', 'VCPU', 'DISK_GB'], 'fallbacks': 1}
-    assert get.by_service['placement'] == 1 + 3 + 2
+    assert get.requests_by_service['placement'] == 1 + 3 + 2
     assert sorted(p for p in cloud.paths() if p.startswith('/resource_providers/')) == [
         '/resource_providers/%s/inventories' % full, '/resource_providers/%s/usages' % full]
     snapshot = cs.build_snapshot(raw)
@@ -287,7 +323,7 @@ def test_providers_that_are_not_hypervisors_never_cost_a_fallback():
 def test_full_detail_reads_every_hypervisor_provider():
     cloud = FakeCloud(hosts=6)
     get, raw = fetch(cloud, placement_detail='full', parallel=True)
-    assert get.by_service['placement'] == 1 + 2 * 6
+    assert get.requests_by_service['placement'] == 1 + 2 * 6
     assert raw['placement'] == {'detail': 'full', 'probes': [], 'fallbacks': 0}
     assert '/allocation_candidates' not in cloud.paths()
     capacity = cs.build_snapshot(raw)['hypervisors']['hv03']['capacity']
@@ -297,7 +333,7 @@ def test_full_detail_reads_every_hypervisor_provider():
 
 def test_unknown_placement_detail_is_refused():
     with pytest.raises(ValueError, match='summary, full'):
-        cs.fetch_placement(cs.CountingGetter(FakeCloud().get), [], 'everything')
+        cs.fetch_placement(client(FakeCloud()), [], 'everything')
 
 
 def test_capacity_is_placement_arithmetic():
@@ -321,16 +357,16 @@ def test_provider_map_prefers_uuid_then_name():
 
 # ---- errors -----------------------------------------------------------------------------------------
 
-def test_http_error_is_a_snapshot_error_with_the_service_message():
+def test_http_error_is_an_api_error_with_the_service_message():
     cloud = FakeCloud()
     cloud.fail['/os-hypervisors/detail'] = (403, {'forbidden': {'code': 403, 'message':
                                                                 "Policy doesn't allow os_compute_api:os-hypervisors:list-detail to be performed."}})
-    with pytest.raises(cs.SnapshotError) as info:
+    with pytest.raises(nova_api.NovaError) as info:
         fetch(cloud)
-    assert info.value.status_code == 403
-    assert info.value.service == 'compute'
-    assert str(info.value) == ("compute GET /os-hypervisors/detail?limit=1000 failed: HTTP 403: Policy doesn't "
-                               "allow os_compute_api:os-hypervisors:list-detail to be performed.")
+    assert info.value.status == 403
+    assert info.value.service == 'Compute'
+    assert str(info.value) == ("GET /os-hypervisors/detail: Policy doesn't allow "
+                               "os_compute_api:os-hypervisors:list-detail to be performed. (HTTP 403, 1 attempt)")
 
 
 def test_project_listing_forbidden_is_tolerated():
@@ -353,18 +389,7 @@ def test_project_listing_forbidden_is_tolerated():
     ('not json', ''),
 ])
 def test_api_error_message(body, message):
-    assert cs.api_error_message(body) == message
-
-
-@pytest.mark.parametrize('available, chosen', [((2, 104), '2.96'), ('2.96', '2.96'), ((2, 60), '2.60')])
-def test_compute_microversion_choice(available, chosen):
-    assert cs.choose_compute_microversion(available) == chosen
-
-
-@pytest.mark.parametrize('available', [None, (2, 52), '2.1'])
-def test_compute_microversion_too_old(available):
-    with pytest.raises(cs.SnapshotError, match='2.53 or later is needed'):
-        cs.choose_compute_microversion(available)
+    assert nova_api.error_message(body) == message
 
 
 # ---- the transformation ----------------------------------------------------------------------------

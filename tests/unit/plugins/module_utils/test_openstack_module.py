@@ -332,7 +332,14 @@ def test_unknown_cloud_names_searched_files(module_io, monkeypatch, tmp_path):
     with pytest.raises(_Exit) as info:
         module.conn  # pylint: disable=pointless-statement
     assert info.value.kind == 'fail'
-    assert info.value.result['msg'].startswith("cloud 'nosuchcloud' not found in clouds.yaml (searched: %s, " % clouds)
+    assert info.value.result['msg'].startswith("cloud 'nosuchcloud' not found in %s (clouds.yaml files searched, "
+                                               "in order: %s, " % (clouds, clouds))
+
+
+def test_clouds_yaml_search_path_order():
+    assert om.clouds_yaml_search_path(['/a.yaml', '/std.yaml'], '/env.yaml', ['/std.yaml', '/etc.yaml']) == [
+        '/env.yaml', '/a.yaml', '/std.yaml', '/etc.yaml']
+    assert om.clouds_yaml_search_path(None, None, ['/std.yaml']) == ['/std.yaml']
 
 
 def test_unreachable_identity_fails_as_authentication_error_without_password(module_io, monkeypatch):
@@ -344,7 +351,7 @@ def test_unreachable_identity_fails_as_authentication_error_without_password(mod
     with pytest.raises(_Exit) as info:
         module.conn  # pylint: disable=pointless-statement
     assert info.value.kind == 'fail'
-    assert info.value.result['msg'].startswith('Authentication to cloud (from environment/options) failed: ')
+    assert info.value.result['msg'].startswith('authentication to cloud (from options and the OS_* environment) failed: ')
     assert 'pw-xyz' not in json.dumps(info.value.result)
 
 
@@ -357,7 +364,7 @@ def test_incomplete_environment_fails_as_authentication_error(module_io, monkeyp
     with pytest.raises(_Exit) as info:
         _Needs291().conn  # pylint: disable=expression-not-assigned
     assert info.value.kind == 'fail'
-    assert info.value.result['msg'].startswith('Authentication to cloud (from environment/options) failed: ')
+    assert info.value.result['msg'].startswith('authentication to cloud (from options and the OS_* environment) failed: ')
     assert 'auth_url' in info.value.result['msg']
 
 
@@ -461,5 +468,5 @@ def test_auth_key_the_plugin_does_not_take_fails_cleanly(module_io, monkeypatch)
                                            'application_credential_secret': 'acs-q'}})
     with pytest.raises(_Exit) as info:
         _Needs291().conn  # pylint: disable=expression-not-assigned
-    assert info.value.result['msg'].startswith('Invalid OpenStack client configuration: ')
+    assert info.value.result['msg'].startswith('invalid OpenStack client configuration for cloud ')
     assert 'pw-q' not in json.dumps(info.value.result) and 'acs-q' not in json.dumps(info.value.result)

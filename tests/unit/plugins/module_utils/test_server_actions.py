@@ -773,9 +773,10 @@ class Placement(object):
         self.answers = answers
         self.paths = []
 
-    def get(self, path, microversion=None, raise_exc=True):
-        self.paths.append(path)
-        return self.answers[path.rsplit('/', 1)[1]]
+    def request(self, url, method, json=None, params=None, microversion=None, raise_exc=False):
+        assert raise_exc is False and method == 'GET'
+        self.paths.append(url)
+        return self.answers[url.rsplit('/', 1)[1]]
 
 
 def test_provider_inventory_reads_inventories_and_usages_from_placement():
@@ -802,8 +803,9 @@ class Identity(object):
         self.answer = answer
         self.paths = []
 
-    def get(self, path, raise_exc=True):
-        self.paths.append(path)
+    def request(self, url, method, json=None, params=None, microversion=None, raise_exc=False):
+        assert raise_exc is False and method == 'GET'
+        self.paths.append((url, params))
         return self.answer
 
 
@@ -811,7 +813,7 @@ def test_projects_are_found_by_name_through_identity():
     nova, _proxy, _sleeps = client(Answer(200, {}))
     nova.conn.identity = Identity(Answer(200, {'projects': [{'id': 'p1', 'name': 'web shop'}]}))
     assert nova.projects_named('web shop') == [{'id': 'p1', 'name': 'web shop'}]
-    assert nova.conn.identity.paths == ['/projects?name=web+shop']
+    assert nova.conn.identity.paths == [('/projects', {'name': 'web shop'})]
     nova.conn.identity = Identity(fault(403, 'You are not authorized'))
     with pytest.raises(NovaError) as info:
         nova.projects_named('web shop')

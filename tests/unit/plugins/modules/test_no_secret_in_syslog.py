@@ -170,7 +170,7 @@ def test_cloud_dict_credentials_are_masked_in_the_invocation_log(run_module, kin
     assert "'%s': '********'" % key in line
     # What is not a credential stays readable: which endpoint and which host.
     assert DEAD_AUTH_URL in line and 'host=hv01' in line
-    assert result['failed'] and result['msg'].startswith('Authentication to cloud')
+    assert result['failed'] and result['msg'].startswith('authentication to cloud')
 
 
 def test_auth_and_module_secret_options_are_not_logged(run_module):
