@@ -95,10 +95,12 @@ options:
       - How hypervisor capacity is read from Placement.
       - V(summary) reads the capacity and usage of all providers with a single allocation candidates
         query (C(resources=MEMORY_MB:1)); its capacity is (total - reserved) * allocation_ratio.
-        Providers missing from it because they are full cost 2 requests each.
+        Providers missing from it because they are full cost 2 requests each. C(max_unit) (the most of
+        a class one server may take there) is the hypervisor's own total of VCPU, MEMORY_MB and
+        DISK_GB, as Nova's compute drivers report it to Placement.
       - V(full) reads the inventories and usages of every hypervisor's resource provider, adding
-        C(total), C(reserved), C(allocation_ratio) and C(max_unit) per resource class, at a cost of
-        2 requests per hypervisor.
+        C(total), C(reserved) and C(allocation_ratio), and C(max_unit) as Placement has it, per resource
+        class, at a cost of 2 requests per hypervisor.
     type: str
     choices: [summary, full]
     default: summary

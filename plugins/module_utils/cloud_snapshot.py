@@ -208,7 +208,8 @@ def provider_map(hypervisors, providers):
 
 
 def capacity_from_summary(resources):
-    """Provider summary resources -> {rc: {capacity, used, free}}; capacity is (total - reserved) * ratio."""
+    """Provider summary resources -> {rc: {capacity, used, free}}; capacity is (total - reserved) * ratio.
+    Summaries have no max_unit: ``add_max_units`` takes it from the hypervisor."""
     capacity = {}
     for rc, values in (resources or {}).items():
         cap = int(values.get('capacity') or 0)
@@ -234,6 +235,21 @@ def capacity_from_inventory(inventories, usages):
     return capacity
 
 
+# What Nova's compute drivers report as a compute node's max_unit per resource class: the node's
+# whole amount (libvirt, vmware, hyperv), the fields /os-hypervisors/detail shows up to 2.87.
+# Placement refuses a larger allocation of one class to one server, whatever is free.
+MAX_UNIT_FIELDS = {'VCPU': 'vcpus', 'MEMORY_MB': 'memory_mb', 'DISK_GB': 'local_gb'}
+
+
+def add_max_units(capacity, hypervisor):
+    """Adds ``max_unit`` from the hypervisor's totals where the capacity has none (summary mode)."""
+    for rc, field in MAX_UNIT_FIELDS.items():
+        total = hypervisor.get(field)
+        if rc in capacity and capacity[rc].get('max_unit') is None and isinstance(total, int) and total > 0:
+            capacity[rc]['max_unit'] = total
+    return capacity
+
+
 def _add_capacity(target, extra):
     for rc, values in extra.items():
         if rc not in target:
@@ -242,6 +258,10 @@ def _add_capacity(target, extra):
         for key in ('capacity', 'used', 'free', 'total', 'reserved'):
             if key in values:
                 target[rc][key] = target[rc].get(key, 0) + values[key]
+        # One server lands on one node: the largest node's max_unit bounds it.
+        units = [u for u in (target[rc].get('max_unit'), values.get('max_unit')) if u is not None]
+        if units:
+            target[rc]['max_unit'] = max(units)
 
 
 def preferred_address(server):
@@ -344,7 +364,7 @@ def _hypervisors(raw, aggregates_of_host, zone_of_host, warnings):
         rp = rp_of.get(hyp.get('id'))
         if rp is None and raw.get('placement') is not None:
             warnings.append('hypervisor %s has no resource provider in placement' % hyp.get('hypervisor_hostname'))
-        capacity = _provider_capacity(rp, summaries, details)
+        capacity = add_max_units(_provider_capacity(rp, summaries, details), hyp)
         record = hypervisors.get(host)
         if record is not None:
             # Several nodes behind one compute service (e.g. ironic): one host, capacities added up.

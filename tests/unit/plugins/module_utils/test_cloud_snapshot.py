@@ -423,6 +423,35 @@ def test_build_snapshot_hypervisors():
     assert snapshot['hypervisors']['hv06']['zone'] == AZ2
 
 
+def test_max_unit_comes_from_the_hypervisor_in_summary_mode_and_from_placement_in_full_mode():
+    cloud = FakeCloud(hosts=2)
+    for hyp in cloud.hypervisors:
+        hyp.update(vcpus=8, memory_mb=49152, local_gb=500)
+    summary_mode = cs.build_snapshot(fetch(cloud)[1])['hypervisors']['hv01']['capacity']
+    assert summary_mode['VCPU'] == {'capacity': 64, 'used': 2, 'free': 62, 'max_unit': 8}
+    assert summary_mode['MEMORY_MB']['max_unit'] == 49152 and summary_mode['DISK_GB']['max_unit'] == 500
+    full_mode = cs.build_snapshot(fetch(cloud, placement_detail='full')[1])['hypervisors']['hv01']['capacity']
+    assert full_mode['VCPU']['max_unit'] == INVENTORIES['VCPU']['max_unit'] == 16
+
+
+def test_max_unit_of_a_host_with_several_nodes_is_its_largest_node():
+    raw = sandbox_raw()
+    twin = dict(raw['hypervisors'][0], id='rp-hv01b', hypervisor_hostname='hv01b', vcpus=4)
+    raw['hypervisors'][0]['vcpus'] = 2
+    raw['hypervisors'].append(twin)
+    raw['resource_providers'].append({'uuid': 'rp-hv01b', 'name': 'hv01b'})
+    raw['provider_summaries']['rp-hv01b'] = summary()
+    hv01 = cs.build_snapshot(raw)['hypervisors']['hv01']
+    assert hv01['nodes'] == ['hv01', 'hv01b']
+    assert hv01['capacity']['VCPU'] == {'capacity': 128, 'used': 4, 'free': 124, 'max_unit': 4}
+
+
+def test_no_max_unit_without_totals():
+    # Ironic nodes and hypervisors past 2.87 report no totals: no limit is made up.
+    capacity = cs.add_max_units({'VCPU': {'capacity': 8, 'used': 0, 'free': 8}}, {'vcpus': 0})
+    assert capacity == {'VCPU': {'capacity': 8, 'used': 0, 'free': 8}}
+
+
 def test_build_snapshot_servers_and_groups():
     snapshot = cs.build_snapshot(sandbox_raw())
     srv = snapshot['servers']['srv-0001']
