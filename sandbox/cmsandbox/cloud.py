@@ -46,6 +46,7 @@ def up(computes=None):
     log("APIs answer (%.0fs)" % (time.monotonic() - started))
     bootstrap.step("catalog", bootstrap.register_catalog)
     services.start_owner_hooks()
+    services.start_alertmanager()
     services.start_nova_service("nova-conductor")
     services.start_nova_service("nova-scheduler")
     conn = bootstrap.admin_connection()
@@ -56,6 +57,7 @@ def up(computes=None):
     bootstrap.discover_hosts()
     bootstrap.ensure_zones(conn, hosts)
     _wait_hypervisors(conn, hosts, 120)
+    procs.wait_for("Alertmanager", lambda: procs.port_open(layout.PORTS["alertmanager"]), 30, "alertmanager")
     log("sandbox up: %d hypervisors in %.0fs; OS_CLIENT_CONFIG_FILE=%s OS_CLOUD=sandbox"
         % (len(hosts), time.monotonic() - started, layout.CLOUDS_YAML))
 
@@ -278,4 +280,5 @@ def status():
         except Exception as exc:  # status must print what it can
             print("nova API not answering: %s" % exc)
     print("clouds.yaml: %s (clouds: sandbox, sandbox-tenant)" % layout.CLOUDS_YAML)
+    print("alertmanager: %s" % layout.url("alertmanager"))
     return total

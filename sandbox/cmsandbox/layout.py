@@ -32,6 +32,7 @@ PORTS = {
     "glance": 39292,
     "network": 39696,
     "hooks": 39800,     # owners' webhook receiver (owner_hooks.py)
+    "alertmanager": 39093,  # Prometheus Alertmanager (Debian's prometheus-alertmanager)
 }
 
 REGION = "RegionOne"

@@ -249,3 +249,25 @@ def nova_manage(*args):
 
 def start_owner_hooks():
     procs.start("owner-hooks", [os.path.join(BIN, "python"), "-m", "cmsandbox.owner_hooks"])
+
+
+ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
+ALERTMANAGER_CONFIG = """# Written by cloudctl: the sandbox's Alertmanager keeps silences and sends nothing anywhere.
+route:
+  receiver: nowhere
+receivers:
+  - name: nowhere
+"""
+
+
+def start_alertmanager():
+    """Alertmanager on loopback only: its HA cluster listener (0.0.0.0:9094 by default) is off."""
+    config = os.path.join(layout.ETC, "alertmanager.yml")
+    with open(config, "w") as handle:
+        handle.write(ALERTMANAGER_CONFIG)
+    storage = os.path.join(layout.DATA, "alertmanager")
+    os.makedirs(storage, exist_ok=True)
+    procs.start("alertmanager", [
+        ALERTMANAGER, "--config.file=" + config, "--storage.path=" + storage,
+        "--web.listen-address=%s:%d" % (layout.HOST, layout.PORTS["alertmanager"]),
+        "--cluster.listen-address=", "--log.level=warn"])
