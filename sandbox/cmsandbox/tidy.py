@@ -1,7 +1,8 @@
 """``cloudctl tidy``: the seeded layout back, whatever a campaign, a test or an operator left.
 
 Faults cleared, every nova-compute running, up, enabled and not forced down, every hypervisor at
-one version (the newest found, as after a finished upgrade), no campaign ledger, no server but the
+one version (the newest found, as after a finished upgrade), no campaign ledger, no campaign's
+silence in Alertmanager, no server but the
 seeded fleet, and each seeded server on its seeded host in its seeded state with its seeded
 metadata. A server that is not as seeded is deleted and booted again on its host (moving it back
 would depend on the very state being repaired: versions, room, faults). Quick when nothing is out
@@ -41,6 +42,7 @@ def tidy(empty=()):
     _level_versions(conn, hosts)
     bootstrap.ensure_zones(conn, hosts)
     _drop_ledgers(conn)
+    _expire_silences()
     # nova-scheduler learns of deleted servers a while after they are gone (the compute's
     # instance-info updates): an anti-affinity member booted again on its host meanwhile is refused
     # ("No valid host"). The next pass deletes it and boots it again.
@@ -104,6 +106,20 @@ def _drop_ledgers(conn):
             for host in aggregate.hosts or []:
                 conn.compute.remove_host_from_aggregate(aggregate, host)
             conn.compute.delete_aggregate(aggregate)
+
+
+def _expire_silences():
+    """Alertmanager without a campaign's silence (those the collection made, by their creator)."""
+    import urllib.request
+    base = layout.url("alertmanager")
+    services.start_alertmanager()
+    procs.wait_for("Alertmanager", lambda: procs.port_open(layout.PORTS["alertmanager"]), 30, "alertmanager")
+    with urllib.request.urlopen(base + "/api/v2/silences", timeout=10) as answer:
+        silences = json.load(answer)
+    for silence in silences:
+        if silence.get("createdBy") == "cloudmaint.openstack" and silence["status"]["state"] != "expired":
+            request = urllib.request.Request(base + "/api/v2/silence/" + silence["id"], method="DELETE")
+            urllib.request.urlopen(request, timeout=10).close()
 
 
 def _all_servers(conn):
