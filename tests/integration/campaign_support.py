@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 
@@ -39,6 +40,7 @@ SANDBOX_INVENTORY = os.path.join(REPO, 'sandbox', 'inventory')
 CLOUDCTL = os.path.join(REPO, 'sandbox', 'cloudctl')
 PLAYBOOKS = os.path.join(REPO, 'playbooks')
 LEDGER = 'cloudmaint-ledger'
+ALERTMANAGER = 'http://127.0.0.1:39093'
 # Migrations of these sizes take about a second (10 Gbit/s).
 SMALL = {'sim:ram_used_mb': '512', 'sim:dirty_mbps': '10'}
 
@@ -52,6 +54,12 @@ def utcnow():
 
 def iso(when):
     return when.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def alertmanager_silences():
+    """Every silence the sandbox's Alertmanager holds, expired ones included."""
+    with urllib.request.urlopen(ALERTMANAGER + '/api/v2/silences', timeout=10) as answer:
+        return json.load(answer)
 
 
 # ---- playbooks ----------------------------------------------------------------------------------

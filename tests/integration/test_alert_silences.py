@@ -10,25 +10,30 @@ silences; Alertmanager's own listing is the evidence, never only the module's re
 
 from __future__ import annotations
 
+import datetime
 import json
+import time
 import urllib.request
 import uuid
 
 import pytest
 
-from modules_support import play
-
-ALERTMANAGER = 'http://127.0.0.1:39093'
-
-
-def listing():
-    with urllib.request.urlopen(ALERTMANAGER + '/api/v2/silences', timeout=10) as answer:
-        return json.load(answer)
+from campaign_support import (
+    ALERTMANAGER,
+    SMALL,
+    alertmanager_silences,
+    close_campaign,
+    hv03_inventory,
+    output_of,
+    playbook,
+)
+from modules_support import DRAINED, boot, drained_host, play, service, vms  # noqa: F401  pylint: disable=unused-import
 
 
 def live(campaign):
     tag = '[cloudmaint campaign=%s ' % campaign
-    return [s for s in listing() if s['comment'].startswith(tag) and s['status']['state'] in ('active', 'pending')]
+    return [s for s in alertmanager_silences()
+            if s['comment'].startswith(tag) and s['status']['state'] in ('active', 'pending')]
 
 
 def post_alert(labels):
@@ -125,3 +130,49 @@ def test_bad_matchers_and_an_unreachable_alertmanager_fail_clearly(cloud_env, tm
     assert results['nobody']['msg'].startswith('Alertmanager: GET http://127.0.0.1:9/api/v2/silences: no answer')
     assert 's3cret' not in json.dumps(results['nobody'])
     assert live(campaign) == []
+
+
+def _second(stamp):
+    """A time of Alertmanager's or of the report's, to the second (the report's times are truncated)."""
+    return datetime.datetime.strptime(stamp[:19], '%Y-%m-%dT%H:%M:%S')
+
+
+def test_a_campaign_silences_its_host_from_before_the_disable_until_after_the_restore(
+        conn, cloud_env, drained_host, vms, tmp_path):  # noqa: F811  pylint: disable=redefined-outer-name
+    boot(conn, vms, {'mover': dict(SMALL, sla='cattle')})
+    campaign = 'it-silence-run-%d' % (time.time() % 100000)
+    reports = tmp_path / 'reports'
+    try:
+        run = playbook(cloud_env, 'rolling_patch.yml', hv03_inventory(tmp_path),
+                       {'cloudmaint_campaign': campaign, 'cloudmaint_report_dir': str(reports)})
+        assert run.returncode == 0, output_of(run)[-6000:]
+    finally:
+        close_campaign(cloud_env, campaign)
+    report = json.loads((reports / ('%s.json' % campaign)).read_text())
+    host = report['hosts'][DRAINED]
+    [silence] = [s for s in alertmanager_silences()
+                 if s['comment'].startswith('[cloudmaint campaign=%s host=%s]' % (campaign, DRAINED))]
+    # Alertmanager's own record: made before the host was disabled and warned about, expired after
+    # its servers were back.
+    assert silence['status']['state'] == 'expired'
+    assert _second(silence['startsAt']) <= _second(host['notice_started']), (silence, host)
+    assert _second(silence['endsAt']) >= _second(host['restore_ended']), (silence, host)
+    assert silence['matchers'] == [{'name': 'instance', 'value': '%s(\\..+)?(:[0-9]+)?' % DRAINED,
+                                    'isRegex': True, 'isEqual': True}]
+
+
+def test_an_unreachable_alertmanager_stops_the_campaign_before_the_host_is_disabled(
+        conn, cloud_env, drained_host, tmp_path):  # noqa: F811  pylint: disable=redefined-outer-name
+    campaign = 'it-silence-down-%d' % (time.time() % 100000)
+    inventory = hv03_inventory(tmp_path, cloudmaint_alertmanager_url='http://127.0.0.1:9')
+    try:
+        run = playbook(cloud_env, 'rolling_patch.yml', inventory, {'cloudmaint_campaign': campaign,
+                                                                    'cloudmaint_report_dir': str(tmp_path)})
+        out = output_of(run)
+        assert run.returncode != 0
+        assert 'Alertmanager: GET http://127.0.0.1:9/api/v2/silences: no answer' in out, out[-4000:]
+        assert 'TASK [cloudmaint.openstack.drain' not in out, out[-4000:]
+        svc = service(conn, DRAINED)
+        assert svc['status'] == 'enabled', svc
+    finally:
+        close_campaign(cloud_env, campaign)

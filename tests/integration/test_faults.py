@@ -22,6 +22,7 @@ import pytest
 
 from campaign_support import (  # noqa: F401  pylint: disable=unused-import
     SMALL,
+    alertmanager_silences,
     az1_restored,
     census,
     assert_census_ok,
@@ -310,6 +311,10 @@ def test_reboot_that_does_not_come_back_stops_the_campaign(conn, cloud_env, vms,
         assert report['ledger'][DRAINED]['state'] == 'failed', report['ledger']
         assert report['census'].get('findings') is not None, report.get('census')
         assert (tmp_path / 'reports' / ('%s.html' % campaign)).stat().st_size > 0
+        # The campaign stopped: hv03's alerts are no longer silenced.
+        silences = [s for s in alertmanager_silences() if s['comment'].startswith(
+            '[cloudmaint campaign=%s host=%s]' % (campaign, DRAINED))]
+        assert [s['status']['state'] for s in silences] == ['expired'], silences
 
         # The operator fixes the host and restores it.
         service_up(conn, DRAINED)
