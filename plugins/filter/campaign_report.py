@@ -85,12 +85,20 @@ def campaign_summary(report):
             ', '.join(failures) or 'none',
             '; planned destination refused by the scheduler for %d' % refused if refused else ''))
         for server in info.get('servers') or []:
-            lines.append('  %-16s %-14s %-9s %s -> %s %ss%s' % (
-                server.get('name'), server.get('action'), server.get('outcome'),
-                server.get('from'), server.get('to') or '-', server.get('duration_s', '-'),
+            lines.append('  %-16s %-14s %-9s %s%s' % (
+                server.get('name'), server.get('action'), server.get('outcome'), _where(server),
                 ' (fallbacks: %s)' % ', '.join(server['fallbacks_used'])
                 if server.get('fallbacks_used') else ''))
     return lines
+
+
+def _where(server):
+    """'hv01 -> hv02 in 12.5s' for a server that moved; 'stays on hv01' (after the time its attempts
+    took, if any) for one that did not."""
+    took = server.get('duration_s')
+    if not server.get('to') or server.get('to') == server.get('from'):
+        return 'stays on %s%s' % (server.get('from'), ' after %ss' % took if took is not None else '')
+    return '%s -> %s%s' % (server.get('from'), server['to'], ' in %ss' % took if took is not None else '')
 
 
 def plan_summary(results, plan):

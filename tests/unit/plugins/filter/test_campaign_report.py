@@ -184,13 +184,13 @@ def test_campaign_summary_lines():
     assert lines[0] == 'campaign patch-2026-11: 2026-11-21T12:00:00Z -> 2026-11-21T14:10:00Z'
     assert lines[1] == ('hv1: done; 4 servers (cold_migrate 1, live_migrate 2, none 1); '
                         'restored 2; failures: panda-1')
-    assert lines[2] == '  web-1            live_migrate   done      hv1 -> hv2 12.5s'
-    assert lines[3] == ('  db-1             cold_migrate   done      hv1 -> hv3 95.2s'
+    assert lines[2] == '  web-1            live_migrate   done      hv1 -> hv2 in 12.5s'
+    assert lines[3] == ('  db-1             cold_migrate   done      hv1 -> hv3 in 95.2s'
                         ' (fallbacks: cold_migrate)')
-    assert lines[4] == '  panda-1          live_migrate   failed    hv1 -> - 1801.0s'
-    assert lines[5].startswith('  archive          none           at_rest   hv1 -> -')
+    assert lines[4] == '  panda-1          live_migrate   failed    stays on hv1 after 1801.0s'
+    assert lines[5] == '  archive          none           at_rest   stays on hv1'
     assert lines[6] == 'hv2: failed; 1 servers (live_migrate 1); restored 0; failures: pinned'
-    assert lines[7] == '  pinned           live_migrate   failed    hv2 -> - 3.0s'
+    assert lines[7] == '  pinned           live_migrate   failed    stays on hv2 after 3.0s'
     assert lines[8] == 'hv3: not reached; 0 servers (none); restored 0; failures: none'
     assert len(lines) == 9
 
