@@ -14,13 +14,15 @@ description:
   - Creates, extends or expires the Alertmanager silence of one host of a maintenance campaign, through
     Alertmanager's API v2, so that the reboots the campaign causes do not page the on-call.
   - One silence per campaign and host, found again by its comment, which begins with
-    C([cloudmaint campaign=CAMPAIGN host=HOST]): a resumed campaign, from this controller or another, reuses it.
+    C([cloudmaint campaign=CAMPAIGN host=HOST]); a resumed campaign, from this controller or another, reuses it.
     Alertmanager holds the record; nothing is kept on the controller.
   - With O(state=present) the silence lasts O(duration) seconds from now. A re-run moves its end only when less than
     half of O(duration) is left, so running it twice in a row changes nothing. Other matchers than the silence has
     replace it.
   - With O(state=absent) the campaign's live silences of O(host) (of every host when O(host) is omitted) are expired.
-  - Not an OpenStack module: it needs no cloud credentials.
+  - Not an OpenStack module; it needs no cloud credentials.
+extends_documentation_fragment:
+  - cloudmaint.openstack.campaign
 options:
   url:
     description:
@@ -29,10 +31,6 @@ options:
     type: str
     required: true
   campaign:
-    description:
-      - The campaign's id. Letters, digits, V(.), V(_) and V(-), starting with a letter or digit, at most 56
-        characters.
-    type: str
     required: true
   host:
     description:
@@ -45,7 +43,7 @@ options:
     default: present
   matchers:
     description:
-      - Which alerts to silence: every alert matching all of them. Required with O(state=present).
+      - Which alerts to silence, that is every alert matching all of them. Required with O(state=present).
       - A matcher that would match every value (V(.*) as a regular expression) is refused.
     type: list
     elements: dict

@@ -16,27 +16,19 @@ description:
     failing).
   - Whether the other hosts have room for each batch is the campaign plan's question
     (M(cloudmaint.openstack.maintenance_plan), which places every server); this module reads no server.
+  - O(importance) is only checked here, so that a typo stops the campaign before anything changes.
   - Reads only (one listing of the compute services); safe in check mode.
 extends_documentation_fragment:
   - cloudmaint.openstack.cloud
+  - cloudmaint.openstack.policy
+  - cloudmaint.openstack.policy.importance
+  - cloudmaint.openstack.campaign
 options:
   hosts:
     description: The hosts of the campaign.
     type: list
     elements: str
     required: true
-  policy:
-    description: The maintenance policy (C(cloudmaint_policy)).
-    type: dict
-    default: {}
-  importance:
-    description: Importance of the campaign, checked here so that a typo stops the campaign before anything changes.
-    type: str
-    choices: [high, medium, low]
-    default: medium
-  campaign:
-    description: The campaign's identifier (letters, digits, C(.), C(-), C(_), starting with a letter or digit; at most 56 characters).
-    type: str
   allow_down_hosts:
     description: Hosts (outside O(hosts) or inside it) whose compute service may be down without failing the check.
     type: list

@@ -19,10 +19,9 @@ description:
     campaign, removing its keys, so that the next campaign with the same name starts fresh.
 extends_documentation_fragment:
   - cloudmaint.openstack.cloud
+  - cloudmaint.openstack.campaign
 options:
   campaign:
-    description: Campaign identifier (letters, digits, C(-), C(_), C(.), starting with a letter or digit; at most 56 characters).
-    type: str
     required: true
   state:
     description: Read, set or close.

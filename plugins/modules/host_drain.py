@@ -38,6 +38,8 @@ description:
     its action, why, its likely destination) and changes nothing.
 extends_documentation_fragment:
   - cloudmaint.openstack.cloud
+  - cloudmaint.openstack.policy
+  - cloudmaint.openstack.policy.importance
 options:
   host:
     description: Name of the hypervisor's compute service host (as in C(openstack compute service list)).
@@ -58,20 +60,6 @@ options:
   reason:
     description: Free text added to the compute service's disabled reason.
     type: str
-  policy:
-    description:
-      - The maintenance policy (usually the C(cloudmaint_policy) variable), merged onto the collection's defaults.
-      - See C(docs/policy.md) for its keys. It is validated before anything changes; a typo fails with the path of
-        the bad key.
-    type: dict
-    default: {}
-  importance:
-    description:
-      - How important it is that the work finishes. C(high) for an evacuation that must finish, C(medium) for routine
-        patching, C(low) for a defragmentation that may skip servers. Selects the live-migration completion policy.
-    type: str
-    choices: [high, medium, low]
-    default: medium
   destinations:
     description:
       - Destination hosts chosen by the operator, by server id (names are chosen by tenants and are not unique, so

@@ -24,7 +24,8 @@ description:
     Otherwise the server is started as it was, and the reason says why it was not rebuilt.
   - Migrated servers are moved back to their origin host when the policy says so (C(restore.move_back)). With the
     default C(auto) they move back after a single-host drain (O(rolling=false)) and stay where they are in a rolling
-    campaign (O(rolling=true)), where moving back would double every move.
+    campaign (O(rolling=true)), where moving back would double every move. Of O(policy), only its C(restore)
+    settings are used here (the whole policy is validated).
   - A server is moved back only when Nova's own migration records show it left that host; otherwise it is reported
     C(unconfirmed) and left where it is.
   - Each server goes step by step from its record and its real status, so a re-run after an interruption continues.
@@ -32,6 +33,7 @@ description:
   - Check mode lists the steps without doing them.
 extends_documentation_fragment:
   - cloudmaint.openstack.cloud
+  - cloudmaint.openstack.policy
 options:
   host:
     description: Compute service host name of the hypervisor.
@@ -48,10 +50,6 @@ options:
     description: Whether this restore is part of a rolling campaign (see C(restore.move_back) in the policy).
     type: bool
     default: false
-  policy:
-    description: The maintenance policy (C(cloudmaint_policy)); only its C(restore) settings are used here.
-    type: dict
-    default: {}
   max_parallel:
     description: How many servers are restored at once.
     type: int

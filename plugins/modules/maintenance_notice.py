@@ -17,7 +17,9 @@ description:
     C(reboot), C(rebuild), C(delete)), not before when, and how to answer. The owner gets the same event in a
     signed HTTP POST (HMAC-SHA256, with a secret derived per project by default) to their webhook. See
     C(docs/notices.md) for what guests and owners see.
-  - What will happen comes from the maintenance policy (the action it decides for the server), or from O(action).
+  - What will happen comes from the maintenance policy O(policy) (the action it decides for the server), or from
+    O(action). Without O(action), servers for which the policy decides nothing (action C(none), e.g. shelved and
+    offloaded) get no notice. O(policy) is read with O(state=present) only.
   - The notice period is the one of the server's SLA class (C(notice.period_s) in the policy), or O(notice_s). An
     owner may ask for another one with the server metadata C(cloudmaint:notice_s) (seconds, or C(15m), C(1h)), up to
     the class's C(notice.max_period_s). O(not_before) makes the notice end no earlier than a given time.
@@ -55,6 +57,7 @@ description:
     failed webhook is reported and warned about; it does not fail the module or hold the action back.'
 extends_documentation_fragment:
   - cloudmaint.openstack.cloud
+  - cloudmaint.openstack.policy
 options:
   servers:
     description: Names or ids of the servers to notify. Mutually exclusive with O(host).
@@ -70,7 +73,8 @@ options:
     default: present
   campaign:
     description:
-      - Campaign identifier carried by the event, at most 56 characters (the event must fit in 255).
+      - Campaign identifier carried by the event. Letters, digits, V(.), V(_) and V(-), starting with a letter or
+        digit, at most 56 characters (the event must fit in 255).
       - With O(state=absent), only events of this campaign are cleared; when omitted, any event is.
       - Defaults to C(manual) with O(state=present).
     type: str
@@ -81,13 +85,6 @@ options:
     type: str
     choices: [live_migration, cold_migration, shelve, stop, suspend, reboot, rebuild, delete,
               live_migrate, cold_migrate, shelve_partial, leave]
-  policy:
-    description:
-      - The maintenance policy (C(cloudmaint_policy), see C(docs/policy.md)). It gives each server's action and its
-        SLA class's notice terms (C(notice.period_s), C(max_period_s), C(max_defer_s)).
-      - Servers for which the policy decides nothing (action C(none), e.g. shelved and offloaded) get no notice.
-    type: dict
-    default: {}
   planned_actions:
     description:
       - Per server name or id, the fallback of its policy chain the campaign plan starts its handling at, as given to

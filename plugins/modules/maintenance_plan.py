@@ -28,6 +28,8 @@ description:
   - Reads only, changes nothing; safe in check mode.
 extends_documentation_fragment:
   - cloudmaint.openstack.cloud
+  - cloudmaint.openstack.policy
+  - cloudmaint.openstack.policy.importance
 options:
   hosts:
     description:
@@ -45,17 +47,6 @@ options:
     description:
       - O(mode=consolidation) only, how many hosts to empty. Omitted, as many as possible.
     type: int
-  policy:
-    description:
-      - The maintenance policy (C(cloudmaint_policy)), merged onto the collection's defaults and validated; a typo
-        fails with the path of the bad key. See C(docs/policy.md).
-    type: dict
-    default: {}
-  importance:
-    description: Importance of the campaign, as for M(cloudmaint.openstack.host_drain).
-    type: str
-    choices: [high, medium, low]
-    default: medium
   max_batch:
     description: Most hosts drained at once. Omitted, as many as the room allows.
     type: int
