@@ -34,7 +34,9 @@ options:
         reported since then.
     type: str
   campaign:
-    description: Campaign whose C(leave) decisions allow a stopped or paused server to stay on the host.
+    description:
+      - Campaign whose records let a server stay on the host through the reboot. A PAUSED server the campaign left
+        there does not block it (a stopped server never does).
     type: str
   reboot_in_error:
     description: Ids of servers in ERROR whose running guest the operator accepts to see killed by the reboot.

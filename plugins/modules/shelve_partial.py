@@ -45,7 +45,9 @@ options:
     type: bool
     default: true
   campaign:
-    description: Campaign identifier for the record.
+    description:
+      - Campaign identifier for the record. Letters, digits, V(.), V(_) and V(-), starting with a letter or digit, at
+        most 56 characters; any other value fails the module before anything changes.
     type: str
     default: manual
   timeout:
@@ -116,6 +118,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils import campai
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import CloudmaintModule
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.server_records import RecordStore
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import campaign_problem
 
 SHELVED = ('SHELVED', 'SHELVED_OFFLOADED')
 
@@ -134,6 +137,9 @@ class ShelvePartialModule(CloudmaintModule):
 
     def run(self):
         p = self.params
+        problem = campaign_problem(p['campaign'])
+        if problem:
+            self.fail(problem)
         server = self.nova.find_server(p['server'])
         if server is None:
             self.fail('server %r not found' % p['server'])
