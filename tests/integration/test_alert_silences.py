@@ -166,8 +166,8 @@ def test_an_unreachable_alertmanager_stops_the_campaign_before_the_host_is_disab
     campaign = 'it-silence-down-%d' % (time.time() % 100000)
     inventory = hv03_inventory(tmp_path, cloudmaint_alertmanager_url='http://127.0.0.1:9')
     try:
-        run = playbook(cloud_env, 'rolling_patch.yml', inventory, {'cloudmaint_campaign': campaign,
-                                                                    'cloudmaint_report_dir': str(tmp_path)})
+        run = playbook(cloud_env, 'rolling_patch.yml', inventory,
+                       {'cloudmaint_campaign': campaign, 'cloudmaint_report_dir': str(tmp_path)})
         out = output_of(run)
         assert run.returncode != 0
         assert 'Alertmanager: GET http://127.0.0.1:9/api/v2/silences: no answer' in out, out[-4000:]
