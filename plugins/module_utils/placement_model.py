@@ -7,12 +7,16 @@ and the search for a destination.
 
 Built from the snapshot of ``cloud_snapshot.build_snapshot``; only the planner (planner.py) uses it.
 Resources are RAM (MiB), vCPUs and disk (GiB), from Placement's ``MEMORY_MB``, ``VCPU`` and
-``DISK_GB``; a resource class a host does not report (disk on shared storage) never limits it.
+``DISK_GB``; a resource class a host does not report (disk on shared storage) never limits it.  A
+class's ``max_unit`` is the most one server may take of it on that host (Placement leaves the host
+out of the allocation candidates of a larger flavor, whatever is free); absent, it does not limit.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import PREFIX
 
 MOVES = ('live_migrate', 'cold_migrate')
 # Actions after which the server no longer holds an allocation on its host.  Everything else
@@ -60,16 +64,33 @@ def _version(value):
         return None
 
 
+def _max_unit(values):
+    try:
+        return int(values['max_unit'])
+    except (KeyError, TypeError, ValueError):
+        return UNLIMITED
+
+
+def too_large(server, host):
+    """The resource classes of which ``server`` needs more than ``host``'s ``max_unit``."""
+    return [rc for rc, need, unit in zip(RESOURCE_CLASSES, server.need, host.max_unit) if need > unit]
+
+
+def other_type(source, dest):
+    """A guest moved to another hypervisor type (QEMU to Xen) would not run there, live or cold."""
+    return bool(source.kind and dest.kind and source.kind != dest.kind)
+
+
 def live_refused(source, dest):
     """Nova's conductor refuses a live migration to another hypervisor type or an older version."""
-    if source.kind and dest.kind and source.kind != dest.kind:
+    if other_type(source, dest):
         return True
     return source.version is not None and dest.version is not None and dest.version < source.version
 
 
 class Host(object):
-    __slots__ = ('name', 'zone', 'domain', 'free', 'servers', 'groups', 'known', 'up', 'enabled',
-                 'pool', 'capacity', 'version', 'kind')
+    __slots__ = ('name', 'zone', 'domain', 'free', 'servers', 'groups', 'known', 'up', 'enabled', 'held',
+                 'pool', 'capacity', 'max_unit', 'version', 'kind')
 
     def __init__(self, name, record, match_aggregates):
         capacity = record.get('capacity') or {}
@@ -82,8 +103,13 @@ class Host(object):
                      for rc in RESOURCE_CLASSES]
         self.capacity = [int(capacity[rc].get('capacity', 0)) if rc in capacity else UNLIMITED
                          for rc in RESOURCE_CLASSES]
+        self.max_unit = [_max_unit(capacity.get(rc)) for rc in RESOURCE_CLASSES]
         self.up = record.get('state', 'up') == 'up' and not record.get('forced_down')
+        # Disabled takes nothing.  A host of the campaign is re-enabled by its restore (whoever disabled
+        # it), so it takes servers once maintained; ``held``: disabled by the collection (a campaign
+        # holds it), not by an operator.
         self.enabled = record.get('status', 'enabled') == 'enabled'
+        self.held = not self.enabled and str(record.get('disabled_reason') or '').startswith(PREFIX)
         # A host maintained in the campaign keeps the version it has now (its patch may raise it,
         # but the plan cannot count on that) unless the campaign names the one it installs.
         self.version = _version(record.get('hypervisor_version'))
@@ -268,8 +294,10 @@ class Model(object):
     # ---- where a unit may go ----------------------------------------------------------------
 
     def refusal(self, unit, host, incoming, max_incoming, soft, live=True):
-        """Why ``unit`` may not land on ``host`` now ('version', 'room', 'anti-affinity', 'incoming',
-        'outgoing', 'soft'), or None."""
+        """Why ``unit`` may not land on ``host`` now ('type', 'version', 'max_unit', 'room',
+        'anti-affinity', 'incoming', 'outgoing', 'soft'), or None."""
+        if other_type(unit[0].host, host):
+            return 'type'
         ram = vcpus = disk = 0
         counts = {}
         for server in unit:
@@ -283,6 +311,11 @@ class Model(object):
         free = host.free
         if free[0] < ram or free[1] < vcpus or free[2] < disk:
             return 'room'
+        limit = host.max_unit
+        for server in unit:
+            need = server.need
+            if need[0] > limit[0] or need[1] > limit[1] or need[2] > limit[2]:
+                return 'max_unit'
         if max_incoming is not None and incoming.get(host.name, 0) + len(unit) > max_incoming:
             return 'incoming'
         if host.pool is not None and host.pool.later and self.max_outgoing is not None \

@@ -14,13 +14,17 @@ rule broken, as strings naming the server, host and batch (an empty list: the pl
   batch; a server moves only off a host of the move's batch, only if its action is a move, and at
   most once, unless the plan marks the earlier moves ``extra`` (and counts them in ``extra_moves``);
 - a destination is known, up, reports room, is enabled or was maintained in an earlier batch,
-  is not in the same batch, and (campaign) not in a later one unless the move is ``extra``;
-  (consolidate) never a host that is emptied; batch hosts end empty in that mode;
+  is not in the same batch, and (campaign) not in a later one unless the move is ``extra``, never a
+  host of the campaign that no batch maintains (blocked: named in ``hosts`` but in no batch, or in
+  the plan's ``blocked_hosts``); (consolidate) never a host that is emptied; batch hosts end empty
+  in that mode;
 - after every batch no host has less than nothing free of MEMORY_MB, VCPU or DISK_GB where
-  servers arrived (a source keeps its allocation until the batch ends);
-- a server stays in its zone (and its aggregates with ``match_aggregates``); a live migration goes
-  to a host of the same hypervisor type and no older hypervisor version (a maintained host counts at
-  ``target_version`` when that is newer);
+  servers arrived (a source keeps its allocation until the batch ends), and no server needs more of
+  a class than the destination's ``max_unit`` for it (absent: no limit);
+- a server stays in its zone (and its aggregates with ``match_aggregates``) and on its hypervisor
+  type (a guest would not run on another, whether it moves live or cold); a live migration goes to
+  a host of no older hypervisor version (a maintained host counts at ``target_version`` when that
+  is newer);
 - after every batch no hard anti-affinity group has more members on a host than
   ``max_server_per_host`` (or than it had there before), and no hard affinity group is spread
   over more hosts than before;
@@ -79,9 +83,12 @@ class _Replay(object):
         self.plan = plan
         self.match_aggregates = match_aggregates
         self.free = {}
+        self.max_unit = {}
         for name, hyp in self.hyps.items():
             capacity = hyp.get('capacity') or {}
             self.free[name] = {rc: int(capacity[rc].get('free', 0)) for rc in CLASSES if rc in capacity}
+            self.max_unit[name] = {rc: int(capacity[rc]['max_unit']) for rc in CLASSES
+                                   if isinstance((capacity.get(rc) or {}).get('max_unit'), int)}
         self.where = {}
         self.demand = {}
         self.action = {}
@@ -197,6 +204,10 @@ def check_plan(snapshot, plan, hosts=None, actions=None, default_action='live_mi
     batch_of = _batches(plan, hyps, set(hosts) if hosts is not None else None, max_batch, violations)
     batches = plan.get('batches') or []
     moves = plan.get('moves') or []
+    unmaintained = set()
+    if not consolidate:
+        unmaintained = {b.get('host') for b in plan.get('blocked_hosts') or () if isinstance(b, dict)}
+        unmaintained.update(set(hosts or ()) - set(batch_of))
     by_batch = {}
     for move in moves:
         batch = move.get('batch')
@@ -238,17 +249,28 @@ def check_plan(snapshot, plan, hosts=None, actions=None, default_action='live_mi
             problem = replay.usable(dest, done)
             if problem:
                 violations.append('batch %d: %s goes to %s, which %s' % (i, who, dest, problem))
+            for rc, amount in sorted(replay.demand[sid].items()):
+                if amount > replay.max_unit[dest].get(rc, amount):
+                    violations.append('batch %d: %s needs %d %s, more than max_unit %d of %s (Placement refuses it)'
+                                      % (i, who, amount, rc, replay.max_unit[dest][rc], dest))
             if dest in members:
                 violations.append('batch %d: %s goes to %s, drained in the same batch' % (i, who, dest))
             elif consolidate and (dest in batch_of or dest in emptied):
                 violations.append('batch %d: %s goes to %s, which is emptied' % (i, who, dest))
+            elif dest in unmaintained:
+                violations.append('batch %d: %s goes to %s, a host of the campaign that no batch maintains '
+                                  '(blocked): it would move again when that host is maintained' % (i, who, dest))
             elif not consolidate and batch_of.get(dest, -1) > i and not move.get('extra'):
                 violations.append('batch %d: %s goes to %s, maintained later (batch %d): it would move twice'
                                   % (i, who, dest, batch_of[dest]))
             if str(hyps[dest].get('zone')) != str(replay.zone[sid]):
                 violations.append('batch %d: %s leaves zone %s for %s in zone %s'
                                   % (i, who, replay.zone[sid], dest, hyps[dest].get('zone')))
-            if moved_as == 'live_migrate' and _older(hyps[source], hyps[dest], versions):
+            kinds = (hyps[source].get('hypervisor_type'), hyps[dest].get('hypervisor_type'))
+            if all(kinds) and kinds[0] != kinds[1]:
+                violations.append('batch %d: %s goes from %s (%s) to %s (%s), another hypervisor type'
+                                  % (i, who, source, kinds[0], dest, kinds[1]))
+            elif moved_as == 'live_migrate' and _older(hyps[source], hyps[dest], versions):
                 violations.append('batch %d: %s is live-migrated from %s to %s, an older hypervisor or another type'
                                   % (i, who, source, dest))
             if match_aggregates and sorted(hyps[dest].get('aggregates') or ()) != replay.aggregates[sid]:

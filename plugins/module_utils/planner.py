@@ -69,6 +69,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.placement_mod
     MOVES,
     Model,
     Pool,
+    too_large,
 )
 
 ZONE_ORDERS = ('parallel', 'serial')
@@ -80,16 +81,22 @@ SEED_CANDIDATES = 30
 
 class _Campaign(object):
 
-    def __init__(self, model, max_batch, max_incoming, max_outgoing, target_version=None):
+    def __init__(self, model, max_batch, max_incoming, max_outgoing, target_version=None, retry=True,
+                 no_later=()):
         self.model = model
         self.target_version = target_version
         self.max_batch = max_batch
         self.max_incoming = max_incoming
         self.max_outgoing = max_outgoing
         self.blocked = []
+        self.blocked_names = set()
         self.unmovable = []
         self.problems = []
         self.campaign = set()
+        # Retry the hosts blocked for want of room after each later wave of their zone.
+        self.retry = retry
+        # Hosts never emptied onto as hosts maintained later (a previous try blocked them for good).
+        self.no_later = set(no_later)
         model.max_outgoing = max_outgoing
 
     # ---- a host's servers onto pools --------------------------------------------------------
@@ -166,20 +173,29 @@ class _Campaign(object):
                 kind = 'report no capacity'
             elif not host.up:
                 kind = 'are down'
-            elif host.name not in self.campaign and not host.enabled:
-                kind = 'are disabled'
+            elif not host.enabled and (host.name not in self.campaign or host.pool is None or host.pool.later):
+                kind = 'are held by a campaign' if host.held else 'are disabled'
+                if host.name in self.campaign:
+                    kind += ' until maintained'
             else:
                 # A unit that may go cold was last tried cold: say why that failed.
                 refusal = self.model.refusal(unit, host, {}, None, False,
                                              not all(server.cold_ok for server in unit))
-                if refusal == 'version':
+                if refusal == 'type':
+                    kind = 'run another hypervisor type'
+                elif refusal == 'version':
                     kind = 'run an older hypervisor version or another type (Nova refuses to live-migrate there)'
+                elif refusal == 'max_unit':
+                    kind = 'allow less %s per server (Placement max_unit)' % '/'.join(
+                        sorted({rc for server in unit for rc in too_large(server, host)}))
                 elif refusal == 'room':
                     kind = 'lack room'
                 elif refusal == 'anti-affinity':
                     kind = 'hold a member of its anti-affinity group'
                 elif refusal == 'outgoing':
                     kind = 'are maintained later and would exceed max_outgoing=%d' % self.max_outgoing
+                elif host.name in self.blocked_names:
+                    kind = 'cannot be drained either (never maintained)'
                 elif host.name in self.campaign and (host.pool is None or host.pool.later):
                     kind = 'are maintained later'
                 elif self.max_incoming is not None:
@@ -195,11 +211,11 @@ class _Campaign(object):
 
     def block(self, host, reason, units=()):
         self.blocked.append({'host': host.name, 'reason': reason})
+        self.blocked_names.add(host.name)
         self.problems.append('%s cannot be drained: %s' % (host.name, reason))
         for unit in units:
             for server in unit:
                 self.unmovable.append(self._unmovable(server, host, reason))
-        self.campaign.discard(host.name)
 
     # ---- one zone ---------------------------------------------------------------------------
 
@@ -207,6 +223,7 @@ class _Campaign(object):
         """Waves (lists of hosts) for the pending hosts of one zone."""
         model = self.model
         waves = []
+        parked = []     # (host, reason, units): blocked for want of room, until the end
         while pending:
             pending.sort(key=lambda h: (model.load(h), h.name))
             wave = []
@@ -232,20 +249,35 @@ class _Campaign(object):
                 wave.append(host)
                 fails = 0
             if not wave:
-                wave = self.unstick(pending, safe, domain_hosts, step_of(len(waves)))
+                wave = self.unstick(pending, parked, safe, domain_hosts, step_of(len(waves)))
                 if not wave:
                     continue
             for host in wave:
                 pending.remove(host)
                 self.finish(host, safe)
             waves.append([h.name for h in wave])
+            if self.retry:
+                pending.extend(host for host, _reason, _units in parked)
+                del parked[:]
+        self.blocked_names.update(host.name for host, _reason, _units in parked)
+        for host, reason, units in parked:
+            if self.retry:
+                # Nothing was maintained since it was set aside, but hosts then counted as maintained
+                # later may be blocked now: the reason that holds at the end.
+                model.begin()
+                units = self.drain(host, [safe], {}, keep_going=True)
+                model.rollback()
+                reason = '; '.join(self.why(unit, host, domain_hosts) for unit in units) or reason
+            self.block(host, reason, units)
         return waves
 
-    def unstick(self, pending, safe, domain_hosts, step):
+    def unstick(self, pending, parked, safe, domain_hosts, step):
         """Nothing fits on maintained or spare hosts: empty the host costing fewest extra moves onto
-        hosts maintained later, or block a host whose servers fit nowhere."""
+        hosts maintained later, or set aside (``parked``) a host whose servers fit nowhere."""
         model = self.model
-        later_hosts = [h for h in pending if h.known and h.up]
+        # A host the campaign maintains later is disabled only at its turn: one disabled now (by an
+        # operator, or held by a campaign) takes nothing until it is maintained.
+        later_hosts = [h for h in pending if h.known and h.up and h.enabled and h.name not in self.no_later]
         later = Pool(later_hosts, later=True)
         try:
             best = None
@@ -270,15 +302,14 @@ class _Campaign(object):
             model.begin()
             failed = self.drain(host, [safe, later], {}, keep_going=True)
             model.rollback()
-            reason = self.precheck(host)
-            if reason is None:
-                reason = '; '.join(self.why(unit, host, domain_hosts) for unit in failed)
             pending.remove(host)
-            self.block(host, reason, failed)
             if host.pool is later:
                 later.remove(host)
-            if host.known and host.up and host.enabled:
-                safe.add(host)
+            reason = self.precheck(host)
+            if reason is not None:
+                self.block(host, reason, failed)
+            else:
+                parked.append((host, '; '.join(self.why(unit, host, domain_hosts) for unit in failed), failed))
             return []
         finally:
             for host in later_hosts:
@@ -392,12 +423,25 @@ def _extra_problems(moves):
 
 def plan_campaign(snapshot, hosts, actions=None, default_action='live_migrate', max_batch=None,
                   max_incoming=None, max_outgoing=None, match_aggregates=False, zones='parallel',
-                  target_version=None):
+                  target_version=None, retry_blocked=True):
     """Batches and destinations for maintaining ``hosts``; see the module docstring."""
     if zones not in ZONE_ORDERS:
         raise ValueError('zones must be one of %s, got %r' % (', '.join(ZONE_ORDERS), zones))
+    no_later = set()
+    while True:
+        plan = _plan_campaign(snapshot, hosts, actions, default_action, max_batch, max_incoming, max_outgoing,
+                              match_aggregates, zones, target_version, retry_blocked, no_later)
+        # A host emptied onto as maintained later, then blocked for good: plan again without it.
+        landed = {m['to'] for m in plan['moves']} & {b['host'] for b in plan['blocked_hosts']}
+        if not landed - no_later:
+            return plan
+        no_later |= landed
+
+
+def _plan_campaign(snapshot, hosts, actions, default_action, max_batch, max_incoming, max_outgoing,
+                   match_aggregates, zones, target_version, retry_blocked, no_later):
     model = Model(snapshot, actions, default_action, match_aggregates)
-    plan = _Campaign(model, max_batch, max_incoming, max_outgoing, target_version)
+    plan = _Campaign(model, max_batch, max_incoming, max_outgoing, target_version, retry_blocked, no_later)
     names = _known_hosts(model, hosts, plan.problems)
     plan.campaign = set(names)
     pending_by_domain = {}

@@ -141,9 +141,9 @@ def test_target_version_is_nova_s_integer_form():
 
 
 def test_mid_upgrade_plan_with_the_module_s_decisions():
-    """hv1 (2001) and hv2 (2002) newer than the spare hv3 (2000): a goes live through hv2, b (pets)
-    has no room there and goes cold, its policy's fallback; hv2's pandas d cannot go live to an older
-    host, unless hv1 counts at the release the campaign installs."""
+    """hv1 (2001) and hv2 (2002) newer than the spare hv3 (2000): hv2's pandas d cannot go live to an
+    older host, so hv2 is blocked and takes nothing (not even a on its way): a and b (pets) go cold,
+    their policy's fallback; unless hv1 counts at the release the campaign installs."""
     fleet = [row if row[0] != 'd' else ('d', 'hv2', 12 * GB, {'sla': 'pandas'}, 'ACTIVE') for row in FLEET]
     snapshot = _snapshot(fleet)
     for name, version in (('hv1', 2001), ('hv2', 2002), ('hv3', 2000), ('hv4', 2000)):
@@ -152,7 +152,7 @@ def test_mid_upgrade_plan_with_the_module_s_decisions():
     actions = {sid: {'action': d.action, 'chain': list(d.chain)} for sid, d in decisions.items()}
     plan, violations = mp.make_plan(snapshot, PARAMS, actions)
     assert violations == []
-    assert mp.planned_actions(plan['moves']) == {'hv1': {'b': 'cold_migrate'}}
+    assert mp.planned_actions(plan['moves']) == {'hv1': {'a': 'cold_migrate', 'b': 'cold_migrate'}}
     assert [b['host'] for b in plan['blocked_hosts']] == ['hv2']
     plan, violations = mp.make_plan(snapshot, dict(PARAMS, target_version='2.2'), actions)
     assert violations == []

@@ -26,12 +26,18 @@ class Fleet(object):
         self.servers = {}
         self.groups = {}
 
-    def host(self, name, zone='az1', ram=64 * GB, vcpus=32, disk=1000, **extra):
+    def host(self, name, zone='az1', ram=64 * GB, vcpus=32, disk=1000, max_unit=None, **extra):
+        """``max_unit``: per resource class, as the snapshot carries it (default: the whole host, what
+        Nova's libvirt driver reports; None for a class: absent, no limit)."""
+        units = dict({'MEMORY_MB': ram, 'VCPU': vcpus, 'DISK_GB': disk}, **(max_unit or {}))
         record = {'host': name, 'zone': zone, 'aggregates': extra.pop('aggregates', ['agg-%s' % zone]),
                   'state': 'up', 'status': 'enabled', 'forced_down': False, 'servers': [],
                   'capacity': {'MEMORY_MB': {'capacity': ram, 'used': 0, 'free': ram},
                                'VCPU': {'capacity': vcpus, 'used': 0, 'free': vcpus},
                                'DISK_GB': {'capacity': disk, 'used': 0, 'free': disk}}}
+        for rc, unit in units.items():
+            if unit is not None:
+                record['capacity'][rc]['max_unit'] = unit
         record.update(extra)
         self.hypervisors[name] = record
         return self
@@ -59,7 +65,7 @@ class Fleet(object):
 
 def checked(snapshot, hosts, actions=None, **options):
     plan = plan_campaign(snapshot, hosts, actions, **options)
-    limits = {k: v for k, v in options.items() if k != 'zones'}
+    limits = {k: v for k, v in options.items() if k not in ('zones', 'retry_blocked')}
     assert check_plan(snapshot, plan, hosts=hosts, actions=actions, **limits) == []
     return plan
 
