@@ -25,6 +25,10 @@ FREES = ('delete', 'shelve_offload')
 RESOURCE_CLASSES = ('MEMORY_MB', 'VCPU', 'DISK_GB')
 UNLIMITED = 1 << 60
 GROUP_POLICIES = ('anti-affinity', 'affinity', 'soft-anti-affinity', 'soft-affinity')
+# What a server moving twice costs, by SLA class: the planner puts extra moves on the servers that
+# mind least.  A class of the operator's own counts as pets; a server of no known class as cattle.
+EXTRA_MOVE_COST = {'cattle': 1, 'pets': 10, 'pandas': 100}
+OTHER_CLASS_COST = 10
 
 
 def action_of(actions, server_id, default):
@@ -43,6 +47,16 @@ def action_of(actions, server_id, default):
     action = action or default
     chain = list(chain or ())
     return action, tuple(chain[chain.index(action) + 1:] if action in chain else chain)
+
+
+def extra_move_cost(actions, server_id):
+    """What moving the server twice costs (``EXTRA_MOVE_COST``), from the ``sla_class`` its entry in
+    ``actions`` names (a dict or an object, as in ``action_of``)."""
+    value = (actions or {}).get(server_id)
+    sla_class = value.get('sla_class') if isinstance(value, dict) else getattr(value, 'sla_class', None)
+    if not sla_class:
+        return EXTRA_MOVE_COST['cattle']
+    return EXTRA_MOVE_COST.get(sla_class, OTHER_CLASS_COST)
 
 
 def server_need(server):
@@ -123,9 +137,9 @@ class Host(object):
 
 
 class Server(object):
-    __slots__ = ('id', 'name', 'need', 'groups', 'host', 'origin', 'action', 'affinity', 'cold_ok')
+    __slots__ = ('id', 'name', 'need', 'groups', 'host', 'origin', 'action', 'affinity', 'cold_ok', 'cost')
 
-    def __init__(self, record, action, groups, fallbacks=()):
+    def __init__(self, record, action, groups, fallbacks=(), cost=1):
         self.id = record['id']
         self.name = record.get('name')
         self.need = server_need(record)
@@ -136,6 +150,7 @@ class Server(object):
         # Its policy falls back to a cold migration when no host takes it live.
         self.cold_ok = action == 'live_migrate' and 'cold_migrate' in fallbacks
         self.affinity = next((g for g in groups if g[1] == 'affinity'), None)
+        self.cost = cost
 
 
 class Pool(object):
@@ -186,7 +201,7 @@ class Model(object):
             groups = tuple((gid, self.groups[gid][0]) for gid in record.get('server_groups') or ()
                            if gid in self.groups)
             action, fallbacks = action_of(actions, sid, default_action)
-            server = Server(record, action, groups, fallbacks)
+            server = Server(record, action, groups, fallbacks, extra_move_cost(actions, sid))
             self.servers[sid] = server
             self._attach(server, host)
         self.max_outgoing = None
@@ -253,9 +268,10 @@ class Model(object):
     def movers(self, host):
         return [s for s in host.servers.values() if s.action in MOVES]
 
-    def units(self, host):
+    def units(self, host, sensitive_first=False):
         """What must leave ``host``: single servers, and the moving members of each hard affinity
-        group here together (they go to one host); hard group members first, then largest first."""
+        group here together (they go to one host); hard group members first, then largest first
+        (``sensitive_first``: the units whose extra move costs most before all others)."""
         units = []
         together = {}
         for server in host.servers.values():
@@ -270,6 +286,8 @@ class Model(object):
         units.sort(key=lambda unit: (not any(p in ('anti-affinity', 'affinity') for _g, p in unit[0].groups),
                                      -sum(s.need[0] for s in unit), -sum(s.need[1] for s in unit),
                                      -sum(s.need[2] for s in unit), unit[0].id))
+        if sensitive_first:
+            units.sort(key=lambda unit: -max(s.cost for s in unit))
         return units
 
     def split_affinity(self, host):

@@ -101,13 +101,14 @@ class _Campaign(object):
 
     # ---- a host's servers onto pools --------------------------------------------------------
 
-    def drain(self, host, pools, incoming, keep_going=False, cold=True):
+    def drain(self, host, pools, incoming, keep_going=False, cold=True, sensitive_first=False):
         """Moves (tentatively: the model's journal is open) what must leave ``host`` onto the first
         pool with room for each unit; with ``cold``, a unit no host takes live goes as the cold
-        migration its policy falls back to.  Returns the units that found no place."""
+        migration its policy falls back to; ``sensitive_first``: the units whose extra move costs
+        most choose first.  Returns the units that found no place."""
         model = self.model
         failed = []
-        units = model.units(host)
+        units = model.units(host, sensitive_first)
         if self.max_outgoing is not None and sum(len(unit) for unit in units) > self.max_outgoing:
             return units
         for unit in units:
@@ -272,8 +273,9 @@ class _Campaign(object):
         return waves
 
     def unstick(self, pending, parked, safe, domain_hosts, step):
-        """Nothing fits on maintained or spare hosts: empty the host costing fewest extra moves onto
-        hosts maintained later, or set aside (``parked``) a host whose servers fit nowhere."""
+        """Nothing fits on maintained or spare hosts: empty the host whose extra moves cost least (by
+        the moving servers' SLA classes) onto hosts maintained later, or set aside (``parked``) a host
+        whose servers fit nowhere."""
         model = self.model
         # A host the campaign maintains later is disabled only at its turn: one disabled now (by an
         # operator, or held by a campaign) takes nothing until it is maintained.
@@ -282,20 +284,22 @@ class _Campaign(object):
         try:
             best = None
             for host in pending[:SEED_CANDIDATES]:
-                model.begin()
-                if self.drain(host, [safe, later], {}):
+                # Largest first packs best; most sensitive first may leave the extra moves to cattle.
+                for sensitive_first in (False, True):
+                    model.begin()
+                    if self.drain(host, [safe, later], {}, sensitive_first=sensitive_first):
+                        model.rollback()
+                        continue
+                    cost = sum(server.cost for server, _src, dest, _action in model.journal if dest.pool is later)
                     model.rollback()
-                    continue
-                extra = sum(1 for _server, _src, dest, _action in model.journal if dest.pool is later)
-                model.rollback()
-                if best is None or extra < best[0]:
-                    best = (extra, host)
-                if extra == 0:
+                    if best is None or cost < best[0]:
+                        best = (cost, host, sensitive_first)
+                if best is not None and best[0] == 0:
                     break
             if best is not None:
-                host = best[1]
+                _cost, host, sensitive_first = best
                 model.begin()
-                self.drain(host, [safe, later], {})
+                self.drain(host, [safe, later], {}, sensitive_first=sensitive_first)
                 model.commit(step)
                 return [host]
             host = pending[0]
@@ -406,7 +410,7 @@ def _fallback_problems(model, moves):
     return problems
 
 
-def _extra_problems(moves):
+def _extra_problems(model, moves):
     problems = []
     by_server = {}
     for move in moves:
@@ -415,9 +419,12 @@ def _extra_problems(moves):
         chain = by_server[server_id]
         if len(chain) > 1:
             steps = ', then '.join('%s -> %s (batch %d)' % (m['from'], m['to'], m['batch']) for m in chain)
+            cost = model.servers[server_id].cost
             problems.append('server %s moves %d times: %s: zone %s had no maintained or spare host with room '
-                            'when %s was drained' % (chain[0]['name'] or server_id, len(chain), steps,
-                                                     chain[0]['zone'], chain[0]['from']))
+                            'when %s was drained; of the ways found to make room, this one costs least by SLA class '
+                            '(this server: %d; cattle 1, pets 10, pandas 100)'
+                            % (chain[0]['name'] or server_id, len(chain), steps, chain[0]['zone'], chain[0]['from'],
+                               cost))
     return problems
 
 
@@ -464,7 +471,7 @@ def _plan_campaign(snapshot, hosts, actions, default_action, max_batch, max_inco
     batches = _merge(waves, max_batch, zones)
     batch_of = {name: i for i, batch in enumerate(batches) for name in batch}
     moves, seen = _moves(model, batch_of)
-    problems = plan.problems + _extra_problems(moves) + _fallback_problems(model, moves)
+    problems = plan.problems + _extra_problems(model, moves) + _fallback_problems(model, moves)
     stats = _stats(model, batches, moves, seen, plan.blocked, plan.unmovable, set(names))
     stats['waves_by_zone'] = {' '.join((domain[0],) + domain[1]): len(w) for domain, w in sorted(waves.items())}
     return {'mode': 'campaign', 'batches': batches, 'moves': moves, 'extra_moves': stats['extra_moves'],

@@ -289,7 +289,8 @@ class MaintenancePlanModule(CloudmaintModule):
             self.fail('unknown host(s): %s (compute hosts: %s)'
                       % (', '.join(unknown), ', '.join(sorted(snapshot['hypervisors']))))
         decisions = resolve_decisions(snapshot, policy, p['importance'], p['hosts'])
-        actions = {sid: {'action': d.action, 'chain': list(d.chain)} for sid, d in decisions.items()}
+        actions = {sid: {'action': d.action, 'chain': list(d.chain), 'sla_class': d.sla_class}
+                   for sid, d in decisions.items()}
         plan, violations = make_plan(snapshot, p, actions)
         planned = time.monotonic()
         if violations:

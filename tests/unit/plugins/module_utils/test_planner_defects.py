@@ -206,3 +206,42 @@ def test_a_host_still_blocked_at_the_end_names_what_still_holds():
     assert 'affinity group pair' in reasons['hvb']
     assert reasons['hv1'] == ('server vm-x (8192 MiB RAM, 2 vCPUs, 20 GB disk) fits on no host of zone az1: '
                               '1 cannot be drained either (never maintained), 1 lack room')
+
+
+# ---- 6. extra moves fall on the servers whose class minds least -----------------------------------
+
+def classed(**classes):
+    return {sid: {'action': 'live_migrate', 'chain': ['live_migrate'], 'sla_class': cls}
+            for sid, cls in classes.items()}
+
+
+def test_the_first_batch_empties_the_host_whose_extra_moves_cost_least():
+    """Every host of the zone in the campaign, none empty: one host must go first onto hosts
+    maintained later.  hv-a (the lightest by name) holds a panda, hv-b cattle of the same size."""
+    fleet = Fleet().host('hv-a').host('hv-b').host('hv-c')
+    fleet.server('panda', 'hv-a', ram=8 * GB).server('cow', 'hv-b', ram=8 * GB).server('big', 'hv-c', ram=30 * GB)
+    actions = classed(panda='pandas', cow='cattle', big='pets')
+    plan = checked(fleet.snapshot(), ['hv-a', 'hv-b', 'hv-c'], actions)
+    assert plan['batches'][0] == ['hv-b'] and plan['extra_moves'] == 1
+    assert len(destination(plan, 'cow')) == 2 and len(destination(plan, 'panda')) == 1
+    (why,) = [p for p in plan['problems'] if 'moves 2 times' in p]
+    assert why.startswith('server vm-cow moves 2 times: hv-b -> ') and '(this server: 1;' in why
+
+
+def test_on_the_host_emptied_first_the_panda_takes_the_room_of_the_maintained_hosts():
+    """The spare host 'sp' has room for one of hv1's two servers.  Largest first would give it the
+    (larger) cow and move the panda twice; the cost model gives it to the panda."""
+    fleet = Fleet().host('sp', ram=20 * GB).host('hv1').host('hv2')
+    fleet.server('filler', 'sp', ram=10 * GB)
+    fleet.server('panda', 'hv1', ram=8 * GB).server('cow', 'hv1', ram=9 * GB).server('calf', 'hv2', ram=20 * GB)
+    actions = classed(panda='pandas', cow='cattle', calf='cattle')
+    plan = checked(fleet.snapshot(), ['hv1', 'hv2'], actions)
+    assert destination(plan, 'panda') == ['sp']
+    assert len(destination(plan, 'cow')) == 2 and plan['extra_moves'] == 1
+
+
+def test_without_classes_every_extra_move_costs_the_same():
+    fleet = Fleet().host('hv-a').host('hv-b').host('hv-c')
+    fleet.server('panda', 'hv-a', ram=8 * GB).server('cow', 'hv-b', ram=8 * GB).server('big', 'hv-c', ram=30 * GB)
+    plan = checked(fleet.snapshot(), ['hv-a', 'hv-b', 'hv-c'])
+    assert plan['batches'][0] == ['hv-a']
