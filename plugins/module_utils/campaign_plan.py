@@ -49,8 +49,9 @@ def version_int(value):
     return number
 
 
-def make_plan(snapshot, params, actions):
-    """(plan, violations): the planner's plan for the module's options and check_plan's verdict on it."""
+def make_plan(snapshot, params, actions, budgets=None):
+    """(plan, violations): the planner's plan for the module's options and check_plan's verdict on it;
+    ``budgets``: the policy's availability budgets (a campaign keeps them)."""
     limits = dict(max_batch=params.get('max_batch'), max_incoming=params.get('max_incoming'),
                   max_outgoing=params.get('max_outgoing'))
     hosts = list(params['hosts'])
@@ -61,9 +62,17 @@ def make_plan(snapshot, params, actions):
     else:
         target = version_int(params['target_version']) if params.get('target_version') is not None else None
         plan = plan_campaign(snapshot, hosts, actions=actions, zones=params.get('zones') or 'parallel',
-                             target_version=target, **limits)
-        violations = check_plan(snapshot, plan, hosts=hosts, actions=actions, target_version=target, **limits)
+                             target_version=target, budgets=budgets, **limits)
+        violations = check_plan(snapshot, plan, hosts=hosts, actions=actions, target_version=target,
+                                budgets=budgets, **limits)
     return plan, violations
+
+
+def unknown_budget_groups(snapshot, budgets):
+    """Path-named problems for budgets naming a server group the cloud does not have."""
+    groups = snapshot.get('server_groups') or {}
+    return ['policy.budgets[%d].server_group: no server group with id %r' % (i, b['server_group'])
+            for i, b in enumerate(budgets or ()) if b.get('server_group') and b['server_group'] not in groups]
 
 
 def destinations(moves):

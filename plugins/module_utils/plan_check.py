@@ -28,10 +28,18 @@ rule broken, as strings naming the server, host and batch (an empty list: the pl
 - after every batch no hard anti-affinity group has more members on a host than
   ``max_server_per_host`` (or than it had there before), and no hard affinity group is spread
   over more hosts than before;
-- at most ``max_outgoing`` migrations out of and ``max_incoming`` into a host per batch.
+- at most ``max_outgoing`` migrations out of and ``max_incoming`` into a host per batch;
+- (campaign, with ``budgets``) in no batch more members of an availability budget unavailable
+  than it allows (budgets.py says who counts).
 """
 
 from __future__ import annotations
+
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.budgets import (
+    breaches,
+    budget_groups,
+    host_effects,
+)
 
 MOVE_ACTIONS = frozenset(('live_migrate', 'cold_migrate'))
 FREEING_ACTIONS = frozenset(('delete', 'shelve_offload'))
@@ -193,7 +201,7 @@ def _move_count(moves, plan, replay, violations):
 
 
 def check_plan(snapshot, plan, hosts=None, actions=None, default_action='live_migrate', max_batch=None,
-               max_incoming=None, max_outgoing=None, match_aggregates=False, target_version=None):
+               max_incoming=None, max_outgoing=None, match_aggregates=False, target_version=None, budgets=None):
     """Every rule ``plan`` breaks (see the module docstring); [] when it keeps them all."""
     violations = []
     replay = _Replay(snapshot, plan, actions, default_action, match_aggregates)
@@ -316,4 +324,11 @@ def check_plan(snapshot, plan, hosts=None, actions=None, default_action='live_mi
         for host in members:
             if target_version is not None and versions.get(host) is not None:
                 versions[host] = max(versions[host], target_version)
+    if budgets and not consolidate:
+        groups, _problems = budget_groups(budgets, snapshot)
+        effects = host_effects(snapshot, batches, [m for b in sorted(by_batch) for m in by_batch[b]],
+                               lambda sid: _action(actions, sid, default_action)[0])
+        for i, budget, counted in breaches(groups, batches, effects):
+            violations.append('batch %d: %s: %d unavailable at once: %s'
+                              % (i, budget.describe(), len(counted), budget.listed(counted)))
     return violations

@@ -64,6 +64,12 @@ plan_check.check_plan verifies a plan independently.
 
 from __future__ import annotations
 
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.budgets import (
+    budget_groups,
+    cut,
+    host_effects,
+    summary,
+)
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.placement_model import (
     FREES,
     MOVES,
@@ -82,7 +88,7 @@ SEED_CANDIDATES = 30
 class _Campaign(object):
 
     def __init__(self, model, max_batch, max_incoming, max_outgoing, target_version=None, retry=True,
-                 no_later=()):
+                 no_later=(), over_budget=None):
         self.model = model
         self.target_version = target_version
         self.max_batch = max_batch
@@ -97,6 +103,8 @@ class _Campaign(object):
         self.retry = retry
         # Hosts never emptied onto as hosts maintained later (a previous try blocked them for good).
         self.no_later = set(no_later)
+        # Host -> the availability budget it would break alone (a previous try found it).
+        self.over_budget = over_budget or {}
         model.max_outgoing = max_outgoing
 
     # ---- a host's servers onto pools --------------------------------------------------------
@@ -143,6 +151,8 @@ class _Campaign(object):
 
     def precheck(self, host):
         """Why ``host`` cannot be drained whatever the order, or None."""
+        if host.name in self.over_budget:
+            return self.over_budget[host.name]
         movers = self.model.movers(host)
         if movers and not host.up:
             return 'compute service is down: its %d servers to move cannot be migrated' % len(movers)
@@ -430,25 +440,35 @@ def _extra_problems(model, moves):
 
 def plan_campaign(snapshot, hosts, actions=None, default_action='live_migrate', max_batch=None,
                   max_incoming=None, max_outgoing=None, match_aggregates=False, zones='parallel',
-                  target_version=None, retry_blocked=True):
-    """Batches and destinations for maintaining ``hosts``; see the module docstring."""
+                  target_version=None, retry_blocked=True, budgets=None):
+    """Batches and destinations for maintaining ``hosts``; see the module docstring.  ``budgets``:
+    the policy's availability budgets (budgets.validate_budgets)."""
     if zones not in ZONE_ORDERS:
         raise ValueError('zones must be one of %s, got %r' % (', '.join(ZONE_ORDERS), zones))
+    groups, budget_problems = budget_groups(budgets, snapshot)
     no_later = set()
+    over_budget = {}
     while True:
-        plan = _plan_campaign(snapshot, hosts, actions, default_action, max_batch, max_incoming, max_outgoing,
-                              match_aggregates, zones, target_version, retry_blocked, no_later)
-        # A host emptied onto as maintained later, then blocked for good: plan again without it.
+        plan, alone = _plan_campaign(snapshot, hosts, actions, default_action, max_batch, max_incoming,
+                                     max_outgoing, match_aggregates, zones, target_version, retry_blocked,
+                                     no_later, groups, over_budget)
+        # A host that alone breaks a budget is left out; so is a host emptied onto as maintained
+        # later, then blocked for good: plan again without them.
+        if alone:
+            over_budget.update(alone)
+            continue
         landed = {m['to'] for m in plan['moves']} & {b['host'] for b in plan['blocked_hosts']}
         if not landed - no_later:
+            plan['problems'] = budget_problems + plan['problems']
             return plan
         no_later |= landed
 
 
 def _plan_campaign(snapshot, hosts, actions, default_action, max_batch, max_incoming, max_outgoing,
-                   match_aggregates, zones, target_version, retry_blocked, no_later):
+                   match_aggregates, zones, target_version, retry_blocked, no_later, groups, over_budget):
     model = Model(snapshot, actions, default_action, match_aggregates)
-    plan = _Campaign(model, max_batch, max_incoming, max_outgoing, target_version, retry_blocked, no_later)
+    plan = _Campaign(model, max_batch, max_incoming, max_outgoing, target_version, retry_blocked, no_later,
+                     over_budget)
     names = _known_hosts(model, hosts, plan.problems)
     plan.campaign = set(names)
     pending_by_domain = {}
@@ -469,13 +489,23 @@ def _plan_campaign(snapshot, hosts, actions, default_action, max_batch, max_inco
         for host in domain_hosts[domain]:
             host.pool = None
     batches = _merge(waves, max_batch, zones)
-    batch_of = {name: i for i, batch in enumerate(batches) for name in batch}
-    moves, seen = _moves(model, batch_of)
+    moves, seen = _moves(model, {name: i for i, batch in enumerate(batches) for name in batch})
+    alone = {}
+    spent = []
+    if groups:
+        # Cutting a batch keeps every server where it was at its host's turn: the same moves.
+        effects = host_effects(snapshot, batches, moves, lambda sid: model.servers[sid].action)
+        batches, alone = cut(groups, batches, effects)
+        if alone:
+            return None, alone
+        moves, seen = _moves(model, {name: i for i, batch in enumerate(batches) for name in batch})
+        spent = summary(groups, batches, effects)
     problems = plan.problems + _extra_problems(model, moves) + _fallback_problems(model, moves)
     stats = _stats(model, batches, moves, seen, plan.blocked, plan.unmovable, set(names))
     stats['waves_by_zone'] = {' '.join((domain[0],) + domain[1]): len(w) for domain, w in sorted(waves.items())}
     return {'mode': 'campaign', 'batches': batches, 'moves': moves, 'extra_moves': stats['extra_moves'],
-            'blocked_hosts': plan.blocked, 'unmovable': plan.unmovable, 'problems': problems, 'stats': stats}
+            'blocked_hosts': plan.blocked, 'unmovable': plan.unmovable, 'problems': problems, 'budgets': spent,
+            'stats': stats}, alone
 
 
 def plan_consolidation(snapshot, count=None, hosts=None, actions=None, default_action='live_migrate',

@@ -22,6 +22,7 @@ import difflib
 import re
 from dataclasses import asdict, dataclass, field, replace
 
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.budgets import validate_budgets
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.campaign_metadata import (
     BUSY_STATUSES,
     CAMPAIGN_KEYS,
@@ -48,7 +49,7 @@ LM_DEFAULT = 'default'
 # and neither is ever an owner's choice.
 DESTRUCTIVE = ('delete', 'rebuild')
 TOP_KEYS = ('sla_key', 'default_class', 'owner_key', 'owner_choice', 'allow_delete', 'allow_rebuild', 'classes',
-            'projects', 'servers', 'default', 'live_migration', 'restore')
+            'projects', 'servers', 'default', 'live_migration', 'restore', 'budgets')
 OWNER_CHOICE_KEYS = ('enabled', 'actions')
 CLASS_KEYS = ('action', 'fallbacks', 'downtime_limit_ms', 'notice')
 RULE_KEYS = ('action', 'fallbacks')
@@ -406,6 +407,7 @@ def _normalize(check: _Checker, name: str, merged: dict, operator_lm: dict) -> d
         check.keys(path, merged['restore'], RESTORE_KEYS)
         out['restore']['move_back'] = check.choice(_join(path, 'move_back'), merged['restore'].get('move_back'),
                                                    MOVE_BACK, 'move_back')
+    out['budgets'] = validate_budgets(check, _join(name, 'budgets'), merged['budgets'])
     return out
 
 

@@ -78,6 +78,7 @@ DEFAULT_POLICY = {
         },
     },
     'restore': {'move_back': 'auto'},
+    'budgets': [],
 }
 
 # Fields a class added by the operator leaves out.  Strict migration downtime

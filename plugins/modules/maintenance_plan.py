@@ -19,8 +19,12 @@ description:
     Room is counted from Placement per resource class; servers stay in their zone; a live migration goes to a host
     of the same hypervisor type and no older version (Nova refuses the others), or, when none has room and the
     server's policy falls back to C(cold_migrate), is planned as that cold migration (RV(actions_by_host)); hard
-    anti-affinity and affinity groups hold after every batch. When a zone has no room at all, a host is emptied onto hosts maintained later and
-    those servers move twice (RV(extra_moves)).
+    anti-affinity and affinity groups hold after every batch. When a zone has no room at all, a host is emptied onto
+    hosts maintained later and those servers move twice (RV(extra_moves)); the planner picks the host and the
+    servers whose extra moves cost least by SLA class (pandas 100, pets 10, cattle 1).
+  - O(mode=campaign) keeps the availability budgets of the policy (C(budgets), see docs/policy.md) by cutting
+    batches; a host that alone would break a budget is left out (RV(blocked_hosts)). A budget naming a server group
+    the cloud does not have fails the module before anything is planned.
   - O(mode=consolidation) picks up to O(count) hosts among O(hosts) to empty, fewest migrations first, and where
     their servers go.
   - The plan is checked by an independent validator before it is returned; a plan that breaks a rule is a bug of
@@ -206,6 +210,15 @@ problems:
   returned: always
   type: list
   elements: str
+budgets:
+  description:
+    - O(mode=campaign) only, per availability budget of the policy, what the plan spends of it. C(most_unavailable)
+      counts the members unavailable in the batch where they are most (those already not ACTIVE included).
+  returned: when O(mode=campaign)
+  type: list
+  elements: dict
+  sample: [{"name": "db-quorum", "members": 3, "max_unavailable": 1, "already_unavailable": 0,
+            "most_unavailable": 1}]
 empty_hosts:
   description: O(mode=consolidation) only, the hosts empty at the end (including those empty already).
   returned: when O(mode=consolidation)
@@ -253,6 +266,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.campaign_plan
     option_problems,
     planned_actions,
     resolve_decisions,
+    unknown_budget_groups,
     unknown_hosts,
 )
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.cloud_snapshot import fetch_snapshot
@@ -288,10 +302,14 @@ class MaintenancePlanModule(CloudmaintModule):
         if unknown:
             self.fail('unknown host(s): %s (compute hosts: %s)'
                       % (', '.join(unknown), ', '.join(sorted(snapshot['hypervisors']))))
+        budgets = policy.data['budgets']
+        problems = unknown_budget_groups(snapshot, budgets)
+        if problems:
+            self.fail('; '.join(problems))
         decisions = resolve_decisions(snapshot, policy, p['importance'], p['hosts'])
         actions = {sid: {'action': d.action, 'chain': list(d.chain), 'sla_class': d.sla_class}
                    for sid, d in decisions.items()}
-        plan, violations = make_plan(snapshot, p, actions)
+        plan, violations = make_plan(snapshot, p, actions, budgets)
         planned = time.monotonic()
         if violations:
             self.fail('the planner made a plan that breaks %d rule(s); this is a bug, please report it:\n%s'

@@ -20,6 +20,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.planner impor
     plan_campaign,
     plan_consolidation,
 )
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.policy import validate
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.vocabulary import disabled_reason
 
 CLASSES = ('MEMORY_MB', 'VCPU', 'DISK_GB')
@@ -110,3 +111,30 @@ def test_random_hard_fleets_give_valid_plans(seed):
     limits.pop('target_version', None)
     consolidation = plan_consolidation(snapshot, count=rng.choice((None, 2)), actions=actions, **limits)
     assert check_plan(snapshot, consolidation, actions=actions, **limits) == []
+
+
+@pytest.mark.parametrize('seed', range(150))
+def test_random_hard_fleets_keep_availability_budgets(seed):
+    """Budgets of 0 to 2 members (or a percentage) on the anti-affinity groups, whose members stop,
+    stay or move; every plan keeps them (the validator replays each batch), and a host left out for
+    a budget takes nothing."""
+    rng = random.Random(70000 + seed)
+    snapshot, campaign, actions = hard_fleet(rng)
+    specs = []
+    for gid in sorted(snapshot['server_groups']):
+        limit = rng.choice((0, 1, 1, 2, '50%'))
+        specs.append({'name': gid, 'server_group': gid, 'max_unavailable': limit})
+        for sid in snapshot['server_groups'][gid]['members']:
+            if rng.random() < 0.5:
+                actions[sid] = {'action': 'stop', 'chain': ['stop']}
+    specs = validate({'budgets': specs})['budgets']
+    options = rng.choice(OPTIONS)
+    limits = {k: v for k, v in options.items() if k != 'zones'}
+    plan = plan_campaign(snapshot, campaign, actions, budgets=specs, **options)
+    assert check_plan(snapshot, plan, hosts=campaign, actions=actions, budgets=specs, **limits) == []
+    assert_plain_rules(snapshot, plan, campaign)
+    for spent in plan['budgets']:
+        assert spent['most_unavailable'] <= max(spent['max_unavailable'], spent['already_unavailable'])
+    for entry in plan['blocked_hosts']:
+        if 'availability budget' in entry['reason']:
+            assert entry['host'] not in {m['to'] for m in plan['moves']}
