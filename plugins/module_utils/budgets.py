@@ -54,8 +54,8 @@ def validate_budgets(check, path, value):
         if budget is None:
             continue
         if budget['name'] in names:
-            check.error('%s.name' % entry_path, '%r is the name of budgets[%d] too' % (budget['name'],
-                                                                                    names[budget['name']]))
+            duplicate = (budget['name'], names[budget['name']])
+            check.error('%s.name' % entry_path, '%r is the name of budgets[%d] too' % duplicate)
             continue
         names[budget['name']] = index
         out.append(budget)

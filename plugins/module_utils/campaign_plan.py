@@ -85,12 +85,15 @@ def destinations(moves):
     return first, by_host
 
 
-def planned_actions(moves):
-    """host -> {server id -> action} for the moves planned as a fallback of the server's policy."""
+def planned_actions(moves, stays=()):
+    """host -> {server id -> action} for the moves planned as a fallback of the server's policy, and
+    the servers kept on their host as their policy falls back to (``stays``)."""
     by_host = {}
     for move in moves:
         if move.get('fallback'):
             by_host.setdefault(move['from'], {})[move['server']] = move['action']
+    for stay in stays:
+        by_host.setdefault(stay['host'], {})[stay['server']] = stay['action']
     return by_host
 
 
@@ -116,7 +119,7 @@ def host_summaries(snapshot, hosts, plan, decisions):
     batch_of = {name: i for i, batch in enumerate(plan.get('batches') or []) for name in batch}
     blocked = {b['host']: b['reason'] for b in plan.get('blocked_hosts') or []}
     first_dest, _by_host = destinations(plan.get('moves') or [])
-    first_action = {}
+    first_action = {stay['server']: stay['action'] for stay in plan.get('stays') or ()}
     for move in sorted(plan.get('moves') or [], key=lambda m: m['batch']):
         first_action.setdefault(move['server'], move['action'])
     moves_out, moves_in = {}, {}

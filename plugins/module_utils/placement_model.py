@@ -22,6 +22,9 @@ MOVES = ('live_migrate', 'cold_migrate')
 # Actions after which the server no longer holds an allocation on its host.  Everything else
 # (stop, suspend, leave, rebuild, shelve_partial: shelved but not offloaded, none) keeps it.
 FREES = ('delete', 'shelve_offload')
+# What a server may do instead of moving, kept on its host through the maintenance: the plan's last
+# resort for a server that fits nowhere, when its policy falls back to one of these.
+STAYS = ('stop', 'suspend', 'shelve_partial', 'leave')
 RESOURCE_CLASSES = ('MEMORY_MB', 'VCPU', 'DISK_GB')
 UNLIMITED = 1 << 60
 GROUP_POLICIES = ('anti-affinity', 'affinity', 'soft-anti-affinity', 'soft-affinity')
@@ -47,6 +50,11 @@ def action_of(actions, server_id, default):
     action = action or default
     chain = list(chain or ())
     return action, tuple(chain[chain.index(action) + 1:] if action in chain else chain)
+
+
+def stay_fallback(fallbacks):
+    """The first action of ``fallbacks`` that keeps the server on its host (``STAYS``), or None."""
+    return next((action for action in fallbacks if action in STAYS), None)
 
 
 def extra_move_cost(actions, server_id):
@@ -137,7 +145,7 @@ class Host(object):
 
 
 class Server(object):
-    __slots__ = ('id', 'name', 'need', 'groups', 'host', 'origin', 'action', 'affinity', 'cold_ok', 'cost')
+    __slots__ = ('id', 'name', 'need', 'groups', 'host', 'origin', 'action', 'affinity', 'cold_ok', 'cost', 'stay')
 
     def __init__(self, record, action, groups, fallbacks=(), cost=1):
         self.id = record['id']
@@ -149,6 +157,8 @@ class Server(object):
         self.action = action
         # Its policy falls back to a cold migration when no host takes it live.
         self.cold_ok = action == 'live_migrate' and 'cold_migrate' in fallbacks
+        # ... and to this action, which keeps it on its host, when it fits nowhere.
+        self.stay = stay_fallback(fallbacks) if action in MOVES else None
         self.affinity = next((g for g in groups if g[1] == 'affinity'), None)
         self.cost = cost
 

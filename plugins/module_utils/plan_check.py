@@ -29,6 +29,8 @@ rule broken, as strings naming the server, host and batch (an empty list: the pl
   ``max_server_per_host`` (or than it had there before), and no hard affinity group is spread
   over more hosts than before;
 - at most ``max_outgoing`` migrations out of and ``max_incoming`` into a host per batch;
+- a server the plan keeps on its host (``stays``: it fits nowhere) does an action of its policy's
+  chain that keeps it there (stop, suspend, shelve_partial, leave), in its host's batch;
 - (campaign, with ``budgets``) in no batch more members of an availability budget unavailable
   than it allows (budgets.py says who counts).
 """
@@ -43,6 +45,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.budgets impor
 
 MOVE_ACTIONS = frozenset(('live_migrate', 'cold_migrate'))
 FREEING_ACTIONS = frozenset(('delete', 'shelve_offload'))
+STAY_ACTIONS = frozenset(('stop', 'suspend', 'shelve_partial', 'leave'))
 CLASSES = ('MEMORY_MB', 'VCPU', 'DISK_GB')
 
 
@@ -181,6 +184,25 @@ def _batches(plan, hyps, hosts, max_batch, violations):
     return batch_of
 
 
+def _stays(plan, replay, batch_of, violations):
+    """Server id -> (host, batch) of the servers the plan keeps on a host (``stays``: they fit
+    nowhere) as their policy falls back to, with an action that keeps them there."""
+    stays = {}
+    for stay in plan.get('stays') or ():
+        sid, action, host = stay.get('server'), stay.get('action'), stay.get('host')
+        if sid not in replay.where:
+            violations.append('stay of unknown server %r' % sid)
+        elif action not in STAY_ACTIONS or action not in replay.chain[sid]:
+            violations.append('%s is planned to %s, which is not a fallback of its policy that keeps it on its host'
+                              % (replay.label(sid), action))
+        elif batch_of.get(host) != stay.get('batch'):
+            violations.append('%s is planned to stay on %s in batch %r, but %s is maintained in batch %r'
+                              % (replay.label(sid), host, stay.get('batch'), host, batch_of.get(host)))
+        else:
+            stays[sid] = (host, stay['batch'])
+    return stays
+
+
 def _move_count(moves, plan, replay, violations):
     chains = {}
     for move in moves:
@@ -224,6 +246,7 @@ def check_plan(snapshot, plan, hosts=None, actions=None, default_action='live_mi
             continue
         by_batch.setdefault(batch, []).append(move)
     _move_count(moves, plan, replay, violations)
+    stays = _stays(plan, replay, batch_of, violations)
 
     done = set()
     for i, batch in enumerate(batches):
@@ -308,7 +331,7 @@ def check_plan(snapshot, plan, hosts=None, actions=None, default_action='live_mi
                     replay.free[source][rc] += amount
         for sid in sorted(s for s, host in replay.where.items() if host in members):
             host = replay.where[sid]
-            if replay.action[sid] in MOVE_ACTIONS:
+            if replay.action[sid] in MOVE_ACTIONS and stays.get(sid) != (host, i):
                 violations.append('batch %d: %s must leave %s but has no destination' % (i, replay.label(sid), host))
             elif replay.action[sid] in FREEING_ACTIONS:
                 for rc, amount in replay.demand[sid].items():

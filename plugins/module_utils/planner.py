@@ -96,6 +96,7 @@ class _Campaign(object):
         self.max_outgoing = max_outgoing
         self.blocked = []
         self.blocked_names = set()
+        self.stays = []           # (server, host, action, reason): kept on a host that fits nowhere
         self.unmovable = []
         self.problems = []
         self.campaign = set()
@@ -270,6 +271,12 @@ class _Campaign(object):
             if self.retry:
                 pending.extend(host for host, _reason, _units in parked)
                 del parked[:]
+        if parked:
+            wave = self.stay_wave(parked, safe, domain_hosts, step_of(len(waves)))
+            if wave:
+                for host in wave:
+                    self.finish(host, safe)
+                waves.append([h.name for h in wave])
         self.blocked_names.update(host.name for host, _reason, _units in parked)
         for host, reason, units in parked:
             if self.retry:
@@ -281,6 +288,36 @@ class _Campaign(object):
                 reason = '; '.join(self.why(unit, host, domain_hosts) for unit in units) or reason
             self.block(host, reason, units)
         return waves
+
+    def stay_wave(self, parked, safe, domain_hosts, step):
+        """The last wave of a zone: hosts still set aside, drained with what fits and keeping on the
+        host, as their policy falls back to (stop, suspend, shelve_partial, leave), the servers that
+        fit nowhere.  A last resort: a server moves twice rather than stop, as a live migration
+        does not interrupt its guest."""
+        model = self.model
+        wave = []
+        incoming = {}
+        for entry in list(parked):
+            host = entry[0]
+            if self.max_batch and len(wave) >= self.max_batch:
+                break
+            model.begin()
+            trial = dict(incoming)
+            failed = self.drain(host, [safe], trial, keep_going=True)
+            # A server brought here by an extra move would have moved for nothing: not this way.
+            if not failed or not all(server.stay and server.origin == host.name for unit in failed for server in unit):
+                model.rollback()
+                continue
+            reasons = [(unit, self.why(unit, host, domain_hosts)) for unit in failed]
+            model.commit(step)
+            incoming = trial
+            for unit, reason in reasons:
+                for server in unit:
+                    self.stays.append((server, host, server.stay, reason))
+                    server.action = server.stay
+            wave.append(host)
+            parked.remove(entry)
+        return wave
 
     def unstick(self, pending, parked, safe, domain_hosts, step):
         """Nothing fits on maintained or spare hosts: empty the host whose extra moves cost least (by
@@ -500,12 +537,17 @@ def _plan_campaign(snapshot, hosts, actions, default_action, max_batch, max_inco
             return None, alone
         moves, seen = _moves(model, {name: i for i, batch in enumerate(batches) for name in batch})
         spent = summary(groups, batches, effects)
-    problems = plan.problems + _extra_problems(model, moves) + _fallback_problems(model, moves)
+    batch_of = {name: i for i, batch in enumerate(batches) for name in batch}
+    stays = [{'server': server.id, 'name': server.name, 'host': host.name, 'batch': batch_of[host.name],
+              'action': action, 'reason': reason} for server, host, action, reason in plan.stays]
+    problems = plan.problems + _extra_problems(model, moves) + _fallback_problems(model, moves) + [
+        'server %s stays on %s, planned as %s (its policy\'s fallback): %s'
+        % (stay['name'] or stay['server'], stay['host'], stay['action'], stay['reason']) for stay in stays]
     stats = _stats(model, batches, moves, seen, plan.blocked, plan.unmovable, set(names))
     stats['waves_by_zone'] = {' '.join((domain[0],) + domain[1]): len(w) for domain, w in sorted(waves.items())}
     return {'mode': 'campaign', 'batches': batches, 'moves': moves, 'extra_moves': stats['extra_moves'],
-            'blocked_hosts': plan.blocked, 'unmovable': plan.unmovable, 'problems': problems, 'budgets': spent,
-            'stats': stats}, alone
+            'stays': stays, 'blocked_hosts': plan.blocked, 'unmovable': plan.unmovable, 'problems': problems,
+            'budgets': spent, 'stats': stats}, alone
 
 
 def plan_consolidation(snapshot, count=None, hosts=None, actions=None, default_action='live_migrate',

@@ -318,7 +318,7 @@ class MaintenancePlanModule(CloudmaintModule):
             self.fail(extra_moves_message(plan), **plan)
         first, by_host = destinations(plan['moves'])
         result = dict(plan, destinations=first, destinations_by_host=by_host,
-                      actions_by_host=planned_actions(plan['moves']),
+                      actions_by_host=planned_actions(plan['moves'], plan.get('stays') or ()),
                       hosts=host_summaries(snapshot, p['hosts'], plan, decisions))
         result['snapshot'] = {'fetched_at': snapshot['fetched_at'], 'request_count': snapshot['request_count'],
                               'http_requests': snapshot['http_requests'],

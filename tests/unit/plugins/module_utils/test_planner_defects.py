@@ -245,3 +245,53 @@ def test_without_classes_every_extra_move_costs_the_same():
     fleet.server('panda', 'hv-a', ram=8 * GB).server('cow', 'hv-b', ram=8 * GB).server('big', 'hv-c', ram=30 * GB)
     plan = checked(fleet.snapshot(), ['hv-a', 'hv-b', 'hv-c'])
     assert plan['batches'][0] == ['hv-a']
+
+
+# ---- a server that fits nowhere stays, when its policy falls back to an action that keeps it ------
+
+def nowhere_fleet():
+    """'big' (40 GiB) fits on no other host of the zone, now or later; 'small' does."""
+    fleet = Fleet().host('hv1').host('hv2', ram=48 * GB).host('spare', ram=16 * GB)
+    fleet.server('big', 'hv1', ram=40 * GB).server('small', 'hv1', ram=4 * GB).server('other', 'hv2', ram=40 * GB)
+    return fleet.snapshot()
+
+
+CATTLE = {'action': 'live_migrate', 'chain': ['live_migrate', 'cold_migrate', 'stop'], 'sla_class': 'cattle'}
+PETS = {'action': 'live_migrate', 'chain': ['live_migrate', 'cold_migrate'], 'sla_class': 'pets'}
+
+
+def test_a_server_that_fits_nowhere_stays_stopped_when_its_policy_falls_back_to_stop():
+    snapshot = nowhere_fleet()
+    plan = checked(snapshot, ['hv1'], {'big': CATTLE, 'small': CATTLE})
+    assert plan['blocked_hosts'] == [] and plan['batches'] == [['hv1']]
+    (stay,) = plan['stays']
+    assert (stay['server'], stay['host'], stay['batch'], stay['action']) == ('big', 'hv1', 0, 'stop')
+    assert 'fits on no host of zone az1' in stay['reason']
+    assert destination(plan, 'small') == ['hv2']
+    assert any(p.startswith('server vm-big stays on hv1, planned as stop') for p in plan['problems'])
+
+
+def test_without_a_fallback_that_keeps_it_the_host_is_blocked():
+    plan = checked(nowhere_fleet(), ['hv1'], {'big': PETS, 'small': PETS})
+    assert plan['stays'] == [] and [b['host'] for b in plan['blocked_hosts']] == ['hv1']
+
+
+def test_a_server_moves_twice_rather_than_stop():
+    snapshot, hosts = stuck_zone_with_a_disabled_host(disabled_reason='bad DIMM')
+    actions = {sid: CATTLE for sid in snapshot['servers']}
+    plan = checked(snapshot, hosts, actions)
+    assert plan['stays'] == [] and plan['extra_moves'] == 1
+
+
+def test_validator_refuses_a_stay_the_policy_does_not_allow_or_in_another_batch():
+    snapshot = nowhere_fleet()
+    plan = plan_campaign(snapshot, ['hv1'], {'big': CATTLE, 'small': CATTLE})
+    assert check_plan(snapshot, plan, hosts=['hv1'], actions={'big': PETS, 'small': PETS}) == [
+        'server vm-big (big) is planned to stop, which is not a fallback of its policy that keeps it on its host',
+        'batch 0: server vm-big (big) must leave hv1 but has no destination']
+    moved = dict(plan, stays=[dict(plan['stays'][0], batch=1)])
+    assert check_plan(snapshot, moved, hosts=['hv1'], actions={'big': CATTLE, 'small': CATTLE})[0] == (
+        'server vm-big (big) is planned to stay on hv1 in batch 1, but hv1 is maintained in batch 0')
+    elsewhere = dict(plan, stays=[dict(plan['stays'][0], host='hv2')])
+    assert 'batch 0: server vm-big (big) must leave hv1 but has no destination' in check_plan(
+        snapshot, elsewhere, hosts=['hv1'], actions={'big': CATTLE, 'small': CATTLE})

@@ -5,7 +5,7 @@
 """Properties of every plan, on seeded random fleets of the shapes that broke the planner: tight
 capacity, hosts disabled (by an operator or held by a campaign, in the campaign or not), Placement
 max_unit below a host's size, two hypervisor types and several versions, policies that fall back to a
-cold migration, and zones with no spare host.  Each plan is held to the independent validator and to
+cold migration or to a stop (the server stays), and zones with no spare host.  Each plan is held to the independent validator and to
 the rules stated again here, plainly."""
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ def hard_fleet(rng):
             fleet.server(sid, name, ram=ram, vcpus=vcpus, disk=rng.choice((10, 20, 40)), groups=member)
             action = rng.choice(('live_migrate',) * 8 + ('cold_migrate', 'stop', 'delete', 'leave'))
             chain = [action] + (['cold_migrate'] if action == 'live_migrate' and rng.random() < 0.5 else [])
+            chain += ['stop'] if action == 'live_migrate' and rng.random() < 0.3 else []
             actions[sid] = {'action': action, 'chain': chain}
     campaign = list(names) if rng.random() < 0.5 else [h for h in names if rng.random() < 0.7]
     return fleet.snapshot(), campaign, actions
