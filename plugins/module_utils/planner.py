@@ -12,7 +12,8 @@ with ``zone``, ``aggregates``, ``state``, ``status``, ``forced_down``, ``hypervi
 ``Decision.to_dict()`` or a ``Decision`` (servers not named get ``default_action``).
 
 ``plan_campaign(snapshot, hosts, actions=None, default_action='live_migrate', max_batch=None,
-max_incoming=None, max_outgoing=None, match_aggregates=False, zones='parallel', target_version=None)``
+max_incoming=None, max_outgoing=None, match_aggregates=False, zones='parallel', target_version=None,
+retry_blocked=True, budgets=None)``
     orders the hosts to maintain into batches.  ``live_migrate`` and ``cold_migrate`` servers get a
     destination; every other action keeps the server on its host (``delete`` and
     ``shelve_offload`` free its allocation there).  A destination is a host already maintained in
@@ -33,8 +34,13 @@ max_incoming=None, max_outgoing=None, match_aggregates=False, zones='parallel', 
     as the maintained and spare hosts can take (largest servers first, tightest host by RAM, then
     vCPUs, then disk).  When nothing fits (every host of a zone in the campaign, none empty), the
     host costing fewest extra moves is emptied onto hosts maintained later (a seed): those servers
-    move twice, counted in ``extra_moves``.  A host whose servers fit nowhere is left out
-    (``blocked_hosts``, ``unmovable``).  ``zones='parallel'`` puts the n-th batch of every zone
+    move twice, counted in ``extra_moves``; the host and the servers chosen are those whose extra
+    moves cost least by SLA class (placement_model.EXTRA_MOVE_COST).  A host set aside for want of room is tried
+    again after every later wave; at the end of its zone, a server that still fits nowhere stays on
+    its host when its policy falls back to an action that keeps it there (``stays``: stop, suspend,
+    shelve_partial, leave), else the host is left out (``blocked_hosts``, ``unmovable``).  With
+    ``budgets`` (budgets.py) batches are cut so that no availability budget is broken, and a host
+    that alone would break one is left out.  ``zones='parallel'`` puts the n-th batch of every zone
     together (cut to ``max_batch``), ``'serial'`` finishes a zone before the next.
 
 ``plan_consolidation(snapshot, count=None, hosts=None, ...)``
@@ -52,6 +58,9 @@ Both return a JSON-safe dict::
                 'action': 'live_migrate', 'zone': 'az1', 'ram_mb': 4096, 'vcpus': 2, 'disk_gb': 40,
                 'extra': False, 'fallback': False, 'affinity_group': None}, ...],
      'extra_moves': 0,             # moves beyond one per server; every move but a server's last has extra: True
+     'stays': [{'server': id, 'name': ..., 'host': 'hv09', 'batch': 3, 'action': 'stop', 'reason': '...'}],
+     'budgets': [{'name': ..., 'members': 3, 'max_unavailable': 1, 'already_unavailable': 0,
+                  'most_unavailable': 1}],   # campaign only
      'blocked_hosts': [{'host': 'hv09', 'reason': '...'}],
      'unmovable': [{'server': id, 'name': ..., 'host': 'hv09', 'reason': '...'}],
      'problems': ['...'],           # human-readable, one per blocked host, extra move or shortfall

@@ -190,6 +190,17 @@ moves:
     affinity_group:
       description: The hard affinity group the server moves with, or null.
       type: str
+stays:
+  description:
+    - O(mode=campaign) only, the servers that fit on no host, kept on their host through its maintenance as their
+      policy falls back to (C(stop), C(suspend), C(shelve_partial) or C(leave); also in RV(actions_by_host)), with
+      the batch and why. Such hosts are drained last in their zone; a server moves twice rather than stop.
+  returned: when O(mode=campaign)
+  type: list
+  elements: dict
+  sample: [{"server": "7b3f1aeb-2c64-4fda-84e3-c0708132f123", "name": "etl-09", "host": "hv03", "batch": 2,
+            "action": "stop", "reason": "server etl-09 (65536 MiB RAM, 8 vCPUs, 80 GB disk) fits on no host of zone
+            az1: 3 lack room"}]
 extra_moves:
   description: Moves beyond one per server.
   returned: always

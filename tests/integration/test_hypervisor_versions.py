@@ -100,8 +100,11 @@ def plan_with_only_hv06_left(conn, cloud_env, tmp_path, policy=None):
 
 def test_only_an_older_host_without_room_blocks_the_host_saying_why(conn, cloud_env, tmp_path, pair_newer):
     """From the seeded layout hv05's servers (18 GiB) do not all fit on hv06: the host is blocked,
-    nothing is planned live to the older host, and each server's reason is given."""
-    plan = plan_with_only_hv06_left(conn, cloud_env, tmp_path)
+    nothing is planned live to the older host, and each server's reason is given.  No class falls
+    back to a stop here (a server that fits nowhere would stay, stopped, and its host be drained)."""
+    no_stop = {'classes': {'cattle': {'fallbacks': ['cold_migrate']}},
+               'default': {'action': 'live_migrate', 'fallbacks': ['cold_migrate']}}
+    plan = plan_with_only_hv06_left(conn, cloud_env, tmp_path, no_stop)
     movers = [s for s in plan['hosts']['hv05']['servers'] if s['action'] in ('live_migrate', 'cold_migrate')]
     assert len(movers) >= 2, 'hv05 has nothing to move: %s' % plan['hosts']['hv05']
     assert plan['moves'] == [], plan['moves']
