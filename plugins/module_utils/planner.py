@@ -106,6 +106,7 @@ class _Campaign(object):
         self.blocked = []
         self.blocked_names = set()
         self.stays = []           # (server, host, action, reason): kept on a host that fits nowhere
+        self.failed_seeds = set()
         self.unmovable = []
         self.problems = []
         self.campaign = set()
@@ -244,7 +245,7 @@ class _Campaign(object):
         """Waves (lists of hosts) for the pending hosts of one zone."""
         model = self.model
         waves = []
-        parked = []     # (host, reason, units): blocked for want of room, until the end
+        parked = []     # (host, units that found no place): set aside for want of room
         while pending:
             pending.sort(key=lambda h: (model.load(h), h.name))
             wave = []
@@ -277,8 +278,9 @@ class _Campaign(object):
                 pending.remove(host)
                 self.finish(host, safe)
             waves.append([h.name for h in wave])
+            self.failed_seeds.clear()
             if self.retry:
-                pending.extend(host for host, _reason, _units in parked)
+                pending.extend(host for host, _units in parked)
                 del parked[:]
         if parked:
             wave = self.stay_wave(parked, safe, domain_hosts, step_of(len(waves)))
@@ -286,17 +288,24 @@ class _Campaign(object):
                 for host in wave:
                     self.finish(host, safe)
                 waves.append([h.name for h in wave])
-        self.blocked_names.update(host.name for host, _reason, _units in parked)
-        for host, reason, units in parked:
+        self.blocked_names.update(host.name for host, _units in parked)
+        for host, units in parked:
             if self.retry:
-                # Nothing was maintained since it was set aside, but hosts then counted as maintained
-                # later may be blocked now: the reason that holds at the end.
+                # Hosts counted as maintained later when it was set aside may be blocked now: the
+                # reason that holds at the end.
                 model.begin()
-                units = self.drain(host, [safe], {}, keep_going=True)
+                units = self.drain(host, [safe], {}, keep_going=True) or units
                 model.rollback()
-                reason = '; '.join(self.why(unit, host, domain_hosts) for unit in units) or reason
-            self.block(host, reason, units)
+            self.block(host, self.reasons(units, host, domain_hosts), units)
         return waves
+
+    def reasons(self, units, host, domain_hosts, most=3):
+        """Why the first ``units`` found no place (each costs a look at every host of the zone)."""
+        texts = [self.why(unit, host, domain_hosts) for unit in units[:most]]
+        rest = sum(len(unit) for unit in units[most:])
+        if rest:
+            texts.append('and %d more server%s that fit nowhere' % (rest, '' if rest == 1 else 's'))
+        return '; '.join(texts)
 
     def stay_wave(self, parked, safe, domain_hosts, step):
         """The last wave of a zone: hosts still set aside, drained with what fits and keeping on the
@@ -339,17 +348,24 @@ class _Campaign(object):
         later = Pool(later_hosts, later=True)
         try:
             best = None
-            for host in pending[:SEED_CANDIDATES]:
+            # A host that failed as the seed fails again until a wave is maintained (setting hosts
+            # aside only takes room away): only hosts new to the candidates are tried.
+            candidates = [h for h in pending if h.name not in self.failed_seeds][:SEED_CANDIDATES]
+            for host in candidates:
                 # Largest first packs best; most sensitive first may leave the extra moves to cattle.
+                drained = False
                 for sensitive_first in (False, True):
                     model.begin()
                     if self.drain(host, [safe, later], {}, sensitive_first=sensitive_first):
                         model.rollback()
                         continue
+                    drained = True
                     cost = sum(server.cost for server, _src, dest, _action in model.journal if dest.pool is later)
                     model.rollback()
                     if best is None or cost < best[0]:
                         best = (cost, host, sensitive_first)
+                if not drained:
+                    self.failed_seeds.add(host.name)
                 if best is not None and best[0] == 0:
                     break
             if best is not None:
@@ -369,7 +385,7 @@ class _Campaign(object):
             if reason is not None:
                 self.block(host, reason, failed)
             else:
-                parked.append((host, '; '.join(self.why(unit, host, domain_hosts) for unit in failed), failed))
+                parked.append((host, failed))
             return []
         finally:
             for host in later_hosts:
