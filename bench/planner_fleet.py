@@ -26,8 +26,8 @@ ACTIONS = (('live_migrate', 86), ('cold_migrate', 5), ('stop', 5), ('shelve_part
            ('delete', 1))
 
 
-def _capacity(cap, used):
-    return {'capacity': cap, 'used': used, 'free': cap - used}
+def _capacity(cap, used, max_unit):
+    return {'capacity': cap, 'used': used, 'free': cap - used, 'max_unit': max_unit}
 
 
 def _pick(rng, table, weight_index):
@@ -35,19 +35,28 @@ def _pick(rng, table, weight_index):
 
 
 def generate(hosts=1000, servers=20000, zones=4, fill=0.68, anti_affinity=600, affinity=40,
-             soft_anti_affinity=100, seed=7, spare_per_zone=0):
-    """(snapshot, actions) of a synthetic fleet.  ``spare_per_zone`` hosts per zone are left empty."""
+             soft_anti_affinity=100, seed=7, spare_per_zone=0, spread=0.2, disabled=0.0):
+    """(snapshot, actions) of a synthetic fleet.  ``spare_per_zone`` hosts per zone are left empty;
+    hosts are filled to ``fill`` of their RAM on average, with a standard deviation of ``spread``;
+    ``disabled`` of the hosts are disabled by an operator.  Every host reports Placement's max_unit
+    (its whole RAM and disk, its cores: a quarter of its vCPUs at ratio 4); every server carries its
+    SLA class in its metadata (``sla``: cattle, pets or pandas; a few unlabelled, cattle by default)."""
     rng = random.Random(seed)
+    # Classes and disabled hosts from their own generator: the fleet's layout does not depend on them.
+    labels = random.Random(seed + 1)
     hyps = {}
     room = {}
     for i in range(hosts):
         zone = 'az%d' % (i % zones + 1)
         kind = _pick(rng, HOST_KINDS, 4)
         name = 'hv%04d' % i
+        off = labels.random() < disabled
         hyps[name] = {'host': name, 'zone': zone, 'aggregates': ['%s-%s' % (zone, kind[0])], 'state': 'up',
-                      'status': 'enabled', 'forced_down': False,
-                      'capacity': {'MEMORY_MB': _capacity(kind[1], 0), 'VCPU': _capacity(kind[2], 0),
-                                   'DISK_GB': _capacity(kind[3], 0)},
+                      'status': 'disabled' if off else 'enabled', 'disabled_reason': 'RMA ticket' if off else None,
+                      'forced_down': False, 'hypervisor_type': 'QEMU',
+                      'capacity': {'MEMORY_MB': _capacity(kind[1], 0, kind[1]),
+                                   'VCPU': _capacity(kind[2], 0, kind[2] // 4),
+                                   'DISK_GB': _capacity(kind[3], 0, kind[3])},
                       'servers': [], 'server_count': 0}
         room[name] = None
     names = sorted(hyps)
@@ -56,7 +65,7 @@ def generate(hosts=1000, servers=20000, zones=4, fill=0.68, anti_affinity=600, a
         spare.update([n for n in names if hyps[n]['zone'] == 'az%d' % (z + 1)][:spare_per_zone])
     # Uneven targets around ``fill``: the planner should find the emptiest hosts.
     for name in names:
-        room[name] = 0.0 if name in spare else min(0.97, max(0.05, rng.gauss(fill, 0.2)))
+        room[name] = 0.0 if name in spare else min(0.97, max(0.05, rng.gauss(fill, spread)))
     flavors = [_pick(rng, FLAVORS, 4) for dummy in range(servers)]
     total_ram = sum(f[2] for f in flavors)
     capacity_ram = sum(hyps[n]['capacity']['MEMORY_MB']['capacity'] * room[n] for n in names)
@@ -121,13 +130,21 @@ def generate(hosts=1000, servers=20000, zones=4, fill=0.68, anti_affinity=600, a
                         'zone': hyps[host]['zone'], 'status': 'ACTIVE',
                         'flavor': {'name': flavor[0], 'vcpus': flavor[1], 'ram': flavor[2], 'disk': flavor[3],
                                    'ephemeral': 0, 'swap': 0},
-                        'server_groups': [gid] if gid else []}
+                        'server_groups': [gid] if gid else [],
+                        'metadata': _labels(labels)}
         hyps[host]['servers'].append(sid)
         hyps[host]['server_count'] += 1
         actions[sid] = 'live_migrate' if policy == 'affinity' else _pick(rng, ACTIONS, 1)[0]
     snapshot = {'format': 1, 'hypervisors': hyps, 'servers': dict(sorted(records.items())),
                 'server_groups': groups, 'aggregates': {}, 'projects': None, 'warnings': []}
     return snapshot, actions
+
+
+def _labels(rng):
+    roll = rng.random()
+    if roll < 0.05:
+        return {}
+    return {'sla': 'cattle' if roll < 0.65 else 'pets' if roll < 0.9 else 'pandas'}
 
 
 def fill_ratio(snapshot):

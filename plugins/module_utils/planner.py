@@ -304,7 +304,7 @@ class _Campaign(object):
         texts = [self.why(unit, host, domain_hosts) for unit in units[:most]]
         rest = sum(len(unit) for unit in units[most:])
         if rest:
-            texts.append('and %d more server%s that fit nowhere' % (rest, '' if rest == 1 else 's'))
+            texts.append('and %d more server%s that fit%s nowhere' % ((rest, '', 's') if rest == 1 else (rest, 's', '')))
         return '; '.join(texts)
 
     def stay_wave(self, parked, safe, domain_hosts, step):

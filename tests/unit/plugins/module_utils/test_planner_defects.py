@@ -295,3 +295,16 @@ def test_validator_refuses_a_stay_the_policy_does_not_allow_or_in_another_batch(
     elsewhere = dict(plan, stays=[dict(plan['stays'][0], host='hv2')])
     assert 'batch 0: server vm-big (big) must leave hv1 but has no destination' in check_plan(
         snapshot, elsewhere, hosts=['hv1'], actions={'big': CATTLE, 'small': CATTLE})
+
+
+def test_a_blocked_host_names_three_servers_and_counts_the_rest():
+    fleet = Fleet().host('hv1').host('full', ram=8 * GB)
+    for k in range(5):
+        fleet.server('big%d' % k, 'hv1', ram=10 * GB)
+    fleet.server('filler', 'full', ram=8 * GB)
+    plan = checked(fleet.snapshot(), ['hv1'], {'filler': 'leave'})
+    (blocked,) = plan['blocked_hosts']
+    reasons = blocked['reason'].split('; ')
+    assert len(reasons) == 4 and reasons[3] == 'and 2 more servers that fit nowhere', reasons
+    assert all('fits on no host of zone az1' in r for r in reasons[:3])
+    assert len(plan['unmovable']) == 5
