@@ -24,9 +24,8 @@ import yaml
 
 from conftest import REPO, run_ansible, wait_until
 from modules_support import play, task
-from test_rolling_patch import (  # noqa: F401 (fixtures)
+from test_rolling_patch import (  # noqa: F401  pylint: disable=unused-import
     PAIR,
-    VENV_BIN,
     all_servers,
     assert_untouched,
     campaign,
