@@ -8,6 +8,7 @@ the plan the playbooks read (destinations and planned actions per host, per-host
 
 from __future__ import annotations
 
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.forecast import settings
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.plan_check import check_plan
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.planner import (
     plan_campaign,
@@ -143,6 +144,10 @@ def host_summaries(snapshot, hosts, plan, decisions):
 def option_problems(params):
     """Messages for option values the argument spec cannot catch."""
     problems = []
+    try:
+        settings(params.get('forecast'))
+    except ValueError as exc:
+        problems.append(str(exc))
     for key in ('max_batch', 'max_incoming', 'max_outgoing'):
         if params.get(key) is not None and params[key] < 1:
             problems.append('%s must be 1 or more, got %d' % (key, params[key]))

@@ -76,6 +76,15 @@ options:
         hosts already on it may go there live. Omitted, a maintained host counts at the version it runs now (a
         campaign that only reboots).
     type: str
+  forecast:
+    description:
+      - O(mode=campaign) only. Settings of the forecast (RV(forecast)), each in seconds unless said otherwise; those
+        left out keep their default.
+      - C(link_mbps) (MiB/s a host's link carries, default 1250), C(precopy_factor) (how many times a live
+        migration sends the guest's RAM, default 1.3), C(per_migration_s) (5), C(shutdown_s) (60), C(boot_s) (30),
+        C(patch_s) (120), C(reboot_s) (300, firmware included), C(verify_s) (30).
+    type: dict
+    default: {}
   allow_extra_moves:
     description:
       - Whether a plan in which some servers move twice is acceptable. When false and the plan needs extra moves,
@@ -221,6 +230,15 @@ problems:
   returned: always
   type: list
   elements: str
+forecast:
+  description:
+    - O(mode=campaign) only, the expected seconds of the campaign and of each batch, the sum of the notice (the
+      longest period among the servers acted on), the drain (the busiest link, out of a host or into a destination,
+      and Nova's work per migration), patch, reboot, verify and the restore's boots. See O(forecast).
+  returned: when O(mode=campaign)
+  type: dict
+  sample: {"seconds": 1498.0, "batches": [{"batch": 0, "hosts": ["hv01", "hv04"], "seconds": 512.4, "notice_s": 60.0,
+           "drain_s": 22.4, "restore_s": 0.0}], "settings": {"reboot_s": 300.0}}
 budgets:
   description:
     - O(mode=campaign) only, per availability budget of the policy, what the plan spends of it. C(most_unavailable)
@@ -281,6 +299,7 @@ from ansible_collections.cloudmaint.openstack.plugins.module_utils.campaign_plan
     unknown_hosts,
 )
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.cloud_snapshot import fetch_snapshot
+from ansible_collections.cloudmaint.openstack.plugins.module_utils.forecast import forecast
 from ansible_collections.cloudmaint.openstack.plugins.module_utils.openstack_module import CloudmaintModule
 
 
@@ -297,6 +316,7 @@ class MaintenancePlanModule(CloudmaintModule):
         zones=dict(type='str', default='parallel', choices=['parallel', 'serial']),
         target_version=dict(type='str'),
         allow_extra_moves=dict(type='bool', default=True),
+        forecast=dict(type='dict', default={}),
     )
     module_kwargs = dict(supports_check_mode=True)
 
@@ -331,6 +351,8 @@ class MaintenancePlanModule(CloudmaintModule):
         result = dict(plan, destinations=first, destinations_by_host=by_host,
                       actions_by_host=planned_actions(plan['moves'], plan.get('stays') or ()),
                       hosts=host_summaries(snapshot, p['hosts'], plan, decisions))
+        if p['mode'] == 'campaign':
+            result['forecast'] = forecast(plan, result['hosts'], p['forecast'])
         result['snapshot'] = {'fetched_at': snapshot['fetched_at'], 'request_count': snapshot['request_count'],
                               'http_requests': snapshot['http_requests'],
                               'requests_by_service': snapshot['requests_by_service'],
