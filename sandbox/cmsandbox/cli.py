@@ -21,7 +21,7 @@ def main(argv=None):
                    help="delete every server first, re-enable every host, drop campaign ledgers")
     p = sub.add_parser("reboot", help="reboot a simulated hypervisor (its guests come back off)")
     p.add_argument("host")
-    p.add_argument("--seconds", type=float, help="how long the host stays down (default 10)")
+    p.add_argument("--seconds", type=float, help="how long the host stays down (default: the profile's reboot_s, 10 s on quick)")
     p.add_argument("--no-wait", action="store_true", help="return before the service reports")
     p = sub.add_parser("patch", help="install a newer hypervisor version (active after a reboot)")
     p.add_argument("host")
@@ -48,6 +48,16 @@ def main(argv=None):
                        "seeded host in its seeded state (quick when nothing is out of place)")
     p.add_argument("--empty", action="append", default=[], metavar="HOST",
                    help="this host's seeded servers sit on the other hosts of its zone (repeatable)")
+    p = sub.add_parser("configure", help="profile, post-copy, shared storage; restarts the computes")
+    p.add_argument("--profile", choices=["quick", "production"],
+                   help="named durations (reboot, boot, shutdown, heartbeats); rules are the same")
+    p.add_argument("--post-copy", choices=["on", "off"],
+                   help="libvirt live_migration_permit_post_copy (Nova's default: off)")
+    p.add_argument("--shared-storage", action="append", default=[], metavar="HOST",
+                   help="HOST shares instance storage (repeatable)")
+    p.add_argument("--local-storage", action="append", default=[], metavar="HOST",
+                   help="HOST has local instance storage again (the default; repeatable)")
+    p.add_argument("--no-restart", action="store_true", help="only write the settings and configs")
     sub.add_parser("reset", help="stop everything and wipe the sandbox's data (keeps the venv)")
     args = parser.parse_args(argv)
 
@@ -76,6 +86,11 @@ def main(argv=None):
             if args.kind == "bandwidth" and args.value is None:
                 parser.error("fault bandwidth HOST MIBPS")
             cloud.fault(args.kind, args.host, args.value)
+        elif args.command == "configure":
+            cloud.configure(profile=args.profile,
+                            post_copy=None if args.post_copy is None else args.post_copy == "on",
+                            shared=args.shared_storage, local=args.local_storage,
+                            restart=not args.no_restart)
         elif args.command == "reset":
             cloud.reset()
     except RuntimeError as exc:

@@ -114,7 +114,7 @@ def reset():
 def reboot(host, seconds=None, wait=True):
     """Like a real reboot: the hypervisor goes away, comes back, and its guests are off."""
     _check_host(host)
-    seconds = layout.settings().get("reboot_s", 10) if seconds is None else seconds
+    seconds = configs.profile()["reboot_s"] if seconds is None else seconds
     name = services.compute_proc_name(host)
     procs.stop(name, timeout=10)
     with open(os.path.join(layout.compute_dir(host), simdriver_files.REBOOT_MARKER), "w") as fh:
@@ -171,6 +171,43 @@ def patch(host, version=None, now=False):
                    lambda: _reported_version(conn, host) == _version_int(version), 120)
     log("%s: version %s active (nova-compute restarted in %.0fs, guests kept running)"
         % (host, version, time.time() - started))
+
+
+def configure(profile=None, post_copy=None, shared=(), local=(), restart=True):
+    """Change the cloud's settings (profile, post-copy permitted, which hosts share instance
+    storage), render nova.conf again and restart the nova-compute services to read them (guests
+    keep running, as after new packages). The API, scheduler and conductor keep their heartbeat
+    settings until the next ``cloudctl up``."""
+    from cmsandbox import physics
+    values = {}
+    if profile is not None:
+        physics.profile_settings(profile)      # refuses an unknown name
+        values["profile"] = profile
+    if post_copy is not None:
+        libvirt = dict(layout.settings().get("libvirt") or {})
+        libvirt["live_migration_permit_post_copy"] = bool(post_copy)
+        values["libvirt"] = libvirt
+    if shared or local:
+        for host in list(shared) + list(local):
+            _check_host(host)
+        hosts = set(layout.settings().get("shared_storage_hosts") or [])
+        hosts = (hosts | set(shared)) - set(local)
+        values["shared_storage_hosts"] = sorted(hosts)
+    if values:
+        layout.save_settings(values)
+    configs.render_all()
+    if not restart:
+        return
+    conn = bootstrap.admin_connection()
+    for host in layout.compute_hosts():
+        name = services.compute_proc_name(host)
+        if procs.pid_of(name) is None:
+            continue
+        procs.stop(name, timeout=10)
+        started = time.time()
+        services.start_compute(host)
+        _wait_service_up(conn, host, 120)
+        log("%s: nova-compute restarted with the new settings in %.0fs" % (host, time.time() - started))
 
 
 def _version_int(version):
@@ -259,8 +296,22 @@ def status():
     s = layout.settings()
     print("hypervisors: %d x (%d vCPU, %d MiB RAM, %d GB disk), zones: %d" % (
         s["computes"], s["host_vcpus"], s["host_memory_mb"], s["host_disk_gb"], s["zones"]))
-    print("physics: " + ", ".join("%s=%s" % kv for kv in sorted(DEFAULT_PHYSICS.items())))
-    print("host reboot: %ss" % s.get("reboot_s", 10))
+    from cmsandbox import physics
+    name = s.get("profile", physics.DEFAULT_PROFILE)
+    durations = configs.profile()
+    print("profile: %s (%s)" % (name, ", ".join("%s=%s" % kv for kv in sorted(durations.items()))))
+    cuts = physics.shortcuts(name)
+    print("shortcuts of this profile (durations only, rules unchanged; production value in "
+          "brackets): " + (", ".join("%s=%s [%s]" % cut for cut in cuts) or "none"))
+    print("settings of both profiles unlike Nova's defaults (Nova's in brackets): "
+          + ", ".join("%s=%s [%s]" % cut for cut in physics.FIXED_SHORTCUTS))
+    libvirt = dict(physics.NOVA_LIBVIRT_DEFAULTS, **(s.get("libvirt") or {}))
+    print("libvirt: " + ", ".join("%s=%s" % kv for kv in sorted(libvirt.items())))
+    print("shared instance storage: %s (others block-migrate and lose their disk on offload)"
+          % (", ".join(s.get("shared_storage_hosts") or []) or "no host"))
+    running = dict(DEFAULT_PHYSICS, boot_s=durations["boot_s"], shutdown_s=durations["shutdown_s"])
+    print("physics: " + ", ".join("%s=%s" % kv for kv in sorted(running.items())))
+    print("host reboot: %ss" % durations["reboot_s"])
     for host in layout.compute_hosts():
         path = os.path.join(layout.compute_dir(host), simdriver_files.FAULTS_FILE)
         if os.path.exists(path):

@@ -5,6 +5,7 @@ import secrets
 import yaml
 
 from cmsandbox import layout
+from cmsandbox import physics
 from cmsandbox.physics import DEFAULT_PHYSICS
 
 
@@ -120,8 +121,20 @@ def render_glance():
     }))
 
 
+def profile():
+    """The sandbox's named durations (physics.PROFILES), from settings.json ("profile")."""
+    return physics.profile_settings(layout.settings().get("profile", physics.DEFAULT_PROFILE))
+
+
+def shared_storage(host):
+    """Hosts listed in settings.json "shared_storage_hosts" share instance storage."""
+    return host in (layout.settings().get("shared_storage_hosts") or [])
+
+
 def _nova_common(state_path, log_name):
     s = layout.settings()
+    durations = profile()
+    fixed = {name: value for name, value, _nova in physics.FIXED_SHORTCUTS}
     return {
         "DEFAULT": {
             "transport_url": transport_url(),
@@ -129,11 +142,11 @@ def _nova_common(state_path, log_name):
             "log_file": os.path.join(layout.LOGS, log_name),
             "my_ip": layout.HOST,
             "compute_driver": "cloudmaint_sim.SimulatedHypervisorDriver",
-            "report_interval": 5,
-            "service_down_time": 20,
-            "periodic_fuzzy_delay": 0,
-            "sync_power_state_interval": 15,
-            "shelved_offload_time": -1,
+            "report_interval": durations["report_interval"],
+            "service_down_time": durations["service_down_time"],
+            "periodic_fuzzy_delay": fixed["periodic_fuzzy_delay"],
+            "sync_power_state_interval": durations["sync_power_state_interval"],
+            "shelved_offload_time": fixed["shelved_offload_time"],
             "shelved_poll_interval": -1,
             "heal_instance_info_cache_interval": -1,
             "resize_confirm_window": 0,
@@ -143,7 +156,7 @@ def _nova_common(state_path, log_name):
             "disk_allocation_ratio": s["disk_allocation_ratio"],
             "reserved_host_memory_mb": 2048,
             "reserved_host_disk_mb": 0,
-            "graceful_shutdown_timeout": 5,
+            "graceful_shutdown_timeout": durations["graceful_shutdown_timeout"],
             "default_availability_zone": "az1",
         },
         "api": {"auth_strategy": "keystone"},
@@ -155,7 +168,8 @@ def _nova_common(state_path, log_name):
         "glance": {"region_name": layout.REGION},
         "cinder": {"os_region_name": layout.REGION},
         "service_user": {"send_service_user_token": False},
-        "scheduler": {"discover_hosts_in_cells_interval": 10, "workers": 1},
+        "scheduler": {"discover_hosts_in_cells_interval": fixed["discover_hosts_in_cells_interval"],
+                      "workers": 1},
         "conductor": {"workers": 1},
         "filter_scheduler": {
             "enabled_filters": ",".join([
@@ -171,12 +185,8 @@ def _nova_common(state_path, log_name):
             "max_concurrent_live_migrations": 1,
             "resource_provider_association_refresh": 30,
         },
-        "libvirt": {
-            "live_migration_completion_timeout": 800,
-            "live_migration_timeout_action": "abort",
-            "live_migration_permit_post_copy": True,
-            "live_migration_downtime": 500,
-        },
+        # Nova's defaults, written out so the simulated hypervisor reads what libvirt's would.
+        "libvirt": dict(physics.NOVA_LIBVIRT_DEFAULTS, **s.get("libvirt", {})),
         "wsgi": {"api_paste_config": os.path.join(layout.VENV, "etc", "nova", "api-paste.ini")},
         "oslo_concurrency": {"lock_path": os.path.join(state_path, "locks")},
         "oslo_messaging_notifications": {"driver": "noop"},
@@ -220,6 +230,14 @@ def render_compute(host):
     }
     for key, value in DEFAULT_PHYSICS.items():
         sections["cloudmaint_sim"][key] = value
+    durations = profile()
+    sections["cloudmaint_sim"].update({
+        "boot_s": durations["boot_s"],
+        "shutdown_s": durations["shutdown_s"],
+        "profile": layout.settings().get("profile", physics.DEFAULT_PROFILE),
+        "shared_storage": shared_storage(host),
+        "transfers_dir": os.path.join(layout.COMPUTES, "transfers"),
+    })
     _write(nova_conf_path("nova-compute-%s.conf" % host), _ini(sections))
 
 

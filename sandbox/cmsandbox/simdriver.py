@@ -5,10 +5,14 @@ fake driver bookkeeping but adds what the collection needs to be tested against:
 
 - guests persist in the host's state dir, so a restarted nova-compute finds them again, and a
   host *reboot* (marker file written by ``cloudctl reboot``) leaves them powered off;
-- live migration is pre-copy with real timing and progress on the migration record, honours
-  force-complete (post-copy, or pause when post-copy is not permitted) and abort;
+- live migration follows Nova's libvirt driver: a block copy of the root disk first when storage
+  is not shared, pre-copy under Nova's downtime ramp (live_migration_downtime, _steps, _delay),
+  progress on the migration record; force-complete pauses the guest until the copy ends unless
+  post-copy is permitted (then a short switch and a slowed guest while the rest arrives); abort;
 - cold migration costs a shutdown, a disk copy at the host bandwidth and a boot;
-- shelve uploads a real snapshot to Glance; unshelve is fast where the disk was kept;
+- every transfer shares its hosts' links fairly with the others running at the same time;
+- shelve uploads a real snapshot to Glance; offload deletes the local disk unless the host has
+  shared storage, so unshelve downloads the image unless the disk survived;
 - faults (``cloudctl fault``) make the next live or cold migration fail or stall, or cut bandwidth.
 """
 import io
@@ -39,6 +43,11 @@ _OPTS = [
     cfg.IntOpt("vcpus", default=16),
     cfg.IntOpt("memory_mb", default=49152),
     cfg.IntOpt("disk_gb", default=500),
+    cfg.BoolOpt("shared_storage", default=False,
+                help="Instance storage shared with the other hosts: no block migration, and a "
+                "shelve-offload keeps the disk."),
+    cfg.StrOpt("profile", default=physics.DEFAULT_PROFILE, help="Named durations (physics.PROFILES)."),
+    cfg.StrOpt("transfers_dir", help="Directory shared by all hosts: their running transfers."),
 ] + [cfg.FloatOpt(name, default=value) for name, value in physics.DEFAULT_PHYSICS.items()]
 CONF.register_opts(_OPTS, group="cloudmaint_sim")
 
@@ -53,6 +62,11 @@ class _Control(object):
     def __init__(self):
         self.abort = False
         self.force = False
+
+
+def _nova_ramp_settings():
+    lv = CONF.libvirt
+    return lv.live_migration_downtime, lv.live_migration_downtime_steps, lv.live_migration_downtime_delay
 
 
 class SimulatedHypervisorDriver(fake.FakeDriverWithoutFakeNodes):
@@ -155,6 +169,51 @@ class SimulatedHypervisorDriver(fake.FakeDriverWithoutFakeNodes):
         value = self._faults().get("bandwidth_mbps")
         return float(value) if value else CONF.cloudmaint_sim.bandwidth_mbps
 
+    def _transfer(self, kind, src, dst):
+        directory = CONF.cloudmaint_sim.transfers_dir or os.path.join(
+            os.path.dirname(self._state_dir), simdriver_files.TRANSFERS_DIR)
+        return simdriver_files.Transfer(directory, kind, src, dst)
+
+    def _link_of(self, host):
+        """A host's link speed: its bandwidth fault if one is armed, else the configured one."""
+        if host == CONF.host:
+            return self._bandwidth()
+        path = os.path.join(os.path.dirname(self._state_dir), host, FAULTS_FILE)
+        try:
+            with open(path) as handle:
+                value = json.load(handle).get("bandwidth_mbps")
+        except (IOError, ValueError, AttributeError):
+            value = None
+        return float(value) if value else CONF.cloudmaint_sim.bandwidth_mbps
+
+    def _share(self, transfer, cap=None):
+        """This transfer's rate now: its fair share of the source's link out and of the
+        destination's link in (Glance's end is capped by ``cap``)."""
+        out_count, in_count = transfer.counts()
+        unlimited = float("inf")        # Glance's end: its rate is the cap
+        src = unlimited if transfer.src == "glance" else self._link_of(transfer.src)
+        dst = unlimited if transfer.dst == "glance" else self._link_of(transfer.dst)
+        rate = physics.fair_share_mbps(src, out_count, in_count, dst)
+        return min(rate, cap) if cap else rate
+
+    def _timed_transfer(self, kind, size_mb, dst, src=None, cap=None):
+        """Send ``size_mb`` over a shared link; returns (seconds, lowest share seen in MiB/s).
+        The seconds are the transfer's own (the sum of its steps at the share of each), without
+        the bookkeeping between steps."""
+        interval = CONF.cloudmaint_sim.progress_interval_s
+        seconds = 0.0
+        lowest = None
+        with self._transfer(kind, src or CONF.host, dst) as transfer:
+            left = float(size_mb)
+            while left > 1e-9:
+                rate = self._share(transfer, cap)
+                lowest = rate if lowest is None else min(lowest, rate)
+                step = min(interval, left / rate)
+                time.sleep(step)
+                seconds += step
+                left -= rate * step
+        return seconds, lowest
+
     def _profile(self, instance):
         flavor = instance.flavor
         return physics.guest_profile(flavor.memory_mb, flavor.root_gb, instance.metadata or {},
@@ -168,11 +227,15 @@ class SimulatedHypervisorDriver(fake.FakeDriverWithoutFakeNodes):
         if instance.vm_state == vm_states.SHELVED_OFFLOADED:
             if self._kept_disks.pop(instance.uuid, None):
                 path = "local_disk"
+                download = 0.0
             else:
                 path = "image_download"
-                wait += physics.transfer_s(self._profile(instance)["disk_used_gb"],
-                                           CONF.cloudmaint_sim.glance_mbps)
-            self._event("unshelve", instance, path=path, seconds=round(wait, 3))
+                download, _rate = self._timed_transfer(
+                    "image_download", self._profile(instance)["disk_used_gb"] * 1024.0,
+                    dst=CONF.host, src="glance", cap=CONF.cloudmaint_sim.glance_mbps)
+            self._event("unshelve", instance, path=path, seconds=round(wait + download, 3),
+                        download_s=round(download, 3),
+                        shared_storage=CONF.cloudmaint_sim.shared_storage)
         time.sleep(wait)
         super(SimulatedHypervisorDriver, self).spawn(
             context, instance, image_meta, injected_files, admin_password, allocations,
@@ -187,8 +250,13 @@ class SimulatedHypervisorDriver(fake.FakeDriverWithoutFakeNodes):
         shelving = (instance.vm_state == vm_states.SHELVED
                     or instance.task_state == task_states.SHELVING_OFFLOADING)
         if shelving and instance.uuid in self.instances:
-            # A partial shelve: the root disk stays on this host for a fast unshelve.
-            self._kept_disks[instance.uuid] = time.time()
+            # libvirt's destroy deletes the local disks of an offloaded guest; only shared
+            # instance storage keeps them for a fast unshelve.
+            kept = physics.offload_keeps_disk(CONF.cloudmaint_sim.shared_storage)
+            if kept:
+                self._kept_disks[instance.uuid] = time.time()
+            self._event("offload", instance, disk_kept=kept,
+                        shared_storage=CONF.cloudmaint_sim.shared_storage)
         super(SimulatedHypervisorDriver, self).destroy(
             context, instance, network_info, block_device_info=block_device_info,
             destroy_disks=destroy_disks, destroy_secrets=destroy_secrets)
@@ -245,8 +313,8 @@ class SimulatedHypervisorDriver(fake.FakeDriverWithoutFakeNodes):
         update_task_state(task_state=task_states.IMAGE_UPLOADING,
                           expected_state=task_states.IMAGE_PENDING_UPLOAD)
         disk_gb = self._profile(instance)["disk_used_gb"]
-        seconds = physics.transfer_s(disk_gb, CONF.cloudmaint_sim.glance_mbps)
-        time.sleep(seconds)
+        seconds, _rate = self._timed_transfer("snapshot_upload", disk_gb * 1024.0, dst="glance",
+                                              cap=CONF.cloudmaint_sim.glance_mbps)
         # The bits are a small descriptor, not gigabytes: the timing above stands for the size.
         payload = json.dumps({"instance": instance.uuid, "modelled_disk_gb": disk_gb}).encode()
         self._image_api.update(context, image_id,
@@ -264,17 +332,16 @@ class SimulatedHypervisorDriver(fake.FakeDriverWithoutFakeNodes):
         self.power_off(instance)
         fault = self._take_fault("cold_migration")
         disk_gb = self._profile(instance)["disk_used_gb"]
-        seconds = physics.transfer_s(disk_gb, self._bandwidth())
         if fault == "fail":
-            time.sleep(seconds / 2)
+            time.sleep(physics.transfer_s(disk_gb, self._bandwidth()) / 2)
             if was_running:
                 self._set_state(instance, power_state.RUNNING)
             self._event("cold_migration", instance, dest=dest, outcome="failed (injected)")
             raise exception.InstanceFaultRollback(
                 inner_exception=exception.ResizeError(reason="simulated disk copy failure"))
-        time.sleep(seconds)
+        seconds, rate = self._timed_transfer("cold_copy", disk_gb * 1024.0, dst=dest)
         self._event("cold_migration", instance, dest=dest, seconds=round(seconds, 3),
-                    disk_gb=disk_gb)
+                    disk_gb=disk_gb, rate_mbps=round(rate or 0.0, 1))
         return ""
 
     def finish_migration(self, context, migration, instance, disk_info, network_info,
@@ -302,27 +369,80 @@ class SimulatedHypervisorDriver(fake.FakeDriverWithoutFakeNodes):
 
     # -- live migration ------------------------------------------------------------------
 
+    def check_can_live_migrate_destination(self, context, instance, src_compute_info,
+                                           dst_compute_info, block_migration=False,
+                                           disk_over_commit=False):
+        data = super(SimulatedHypervisorDriver, self).check_can_live_migrate_destination(
+            context, instance, src_compute_info, dst_compute_info,
+            block_migration=block_migration, disk_over_commit=disk_over_commit)
+        shared = CONF.cloudmaint_sim.shared_storage
+        data.is_shared_instance_path = shared
+        data.is_shared_block_storage = shared
+        return data
+
+    def check_can_live_migrate_source(self, context, instance, dest_check_data,
+                                      block_device_info=None):
+        # As libvirt's driver: storage is shared only if both ends share it; block_migration
+        # "auto" (unset) becomes a block migration without shared storage, and a request that
+        # contradicts the storage is refused.
+        shared = bool(CONF.cloudmaint_sim.shared_storage and dest_check_data.is_shared_instance_path)
+        dest_check_data.is_shared_instance_path = shared
+        dest_check_data.is_shared_block_storage = shared
+        if "block_migration" not in dest_check_data:
+            dest_check_data.block_migration = physics.block_migration(shared)
+        if dest_check_data.block_migration and shared:
+            raise exception.InvalidLocalStorage(
+                reason="Block migration can not be used with shared storage.",
+                path=CONF.instances_path)
+        if not dest_check_data.block_migration and not shared:
+            raise exception.InvalidSharedStorage(
+                reason="Shared storage live-migration requires either shared storage or "
+                "boot-from-volume with no local disks.", path=CONF.host)
+        return dest_check_data
+
     def live_migration(self, context, instance, dest, post_method, recover_method,
                        block_migration=False, migrate_data=None):
+        transfer = self._transfer("live_migration", CONF.host, dest)
+        try:
+            self._live_migration(context, instance, dest, post_method, recover_method,
+                                 block_migration, migrate_data, transfer)
+        finally:
+            transfer.close()        # whatever happens, it no longer shares the links
+
+    def _live_migration(self, context, instance, dest, post_method, recover_method,
+                        block_migration, migrate_data, transfer):
         migration = migrate_data.migration
         profile = self._profile(instance)
         fault = self._take_fault("live_migration")
         dirty = profile["dirty_mbps"]
         if fault == "stall":
             dirty = max(dirty, self._bandwidth() * 1.5)
-        model = physics.Precopy(profile["ram_used_mb"], dirty, self._bandwidth(),
-                                CONF.libvirt.live_migration_downtime)
+        block = bool(migrate_data.block_migration if "block_migration" in migrate_data
+                     else block_migration)
+        disk_gb = profile["disk_used_gb"] if block else 0.0
+        # driver.py _live_migration_data_gb: flavor RAM plus the block-migrated disk, each >= 2 GiB
+        data_gb = physics.migration_data_gb(instance.flavor.memory_mb, [disk_gb] if block else [])
+        downtime_ms, steps, delay = _nova_ramp_settings()
+        ramp = physics.downtime_steps(data_gb, downtime_ms, steps, delay)
+        model = physics.Precopy(profile["ram_used_mb"], dirty, self._share(transfer), downtime_ms,
+                                disk_mb=disk_gb * 1024.0, schedule=ramp,
+                                working_set_mb=profile["working_set_mb"])
         control = self._controls[instance.uuid] = _Control()
-        timeout = CONF.libvirt.live_migration_completion_timeout * max(
-            1.0, profile["ram_used_mb"] / 1024.0)
+        timeout = physics.completion_timeout_s(
+            data_gb, CONF.libvirt.live_migration_completion_timeout)
         interval = CONF.cloudmaint_sim.progress_interval_s
         started = last = time.monotonic()
         outcome = None
+        mode = None
+        paused_at = None
+        rest_at_pause = None
+        lowest_rate = model.bandwidth
         try:
             while outcome is None:
                 time.sleep(interval)
                 now = time.monotonic()
-                model.set_bandwidth(self._bandwidth())
+                model.set_bandwidth(self._share(transfer))
+                lowest_rate = min(lowest_rate, model.bandwidth)
                 converged = model.advance(now - last)
                 last = now
                 self._report(migration, model)
@@ -331,11 +451,21 @@ class SimulatedHypervisorDriver(fake.FakeDriverWithoutFakeNodes):
                 elif fault == "fail" and (converged or model.processed >= 0.3 * model.total):
                     outcome = "error"
                 elif converged:
-                    outcome = "precopy"
-                elif control.force:
-                    outcome = "postcopy" if CONF.libvirt.live_migration_permit_post_copy \
-                        else "paused"
-                elif timeout and now - started > timeout:
+                    outcome = "done"
+                elif control.force and mode is None:
+                    mode = physics.force_complete_mode(
+                        CONF.libvirt.live_migration_permit_post_copy, block)
+                    if mode == "postcopy" and model.disk_pending <= 0:
+                        outcome = "done"
+                    elif mode == "postcopy":
+                        mode = None     # QEMU switches only once the disk mirror is ready
+                    else:
+                        # migration.py run_tasks: guest.pause(); the copy goes on, nothing dirtied
+                        model.pause()
+                        paused_at = model.elapsed
+                        rest_at_pause = model.rest_mb
+                        self._mark(instance, power_state.PAUSED)
+                elif timeout and now - started > timeout and mode is None:
                     if CONF.libvirt.live_migration_timeout_action == "force_complete":
                         control.force = True
                     else:
@@ -344,27 +474,60 @@ class SimulatedHypervisorDriver(fake.FakeDriverWithoutFakeNodes):
             self._controls.pop(instance.uuid, None)
 
         stats = {"dest": dest, "rounds": model.round, "memory_mb": round(model.total),
-                 "transferred_mb": round(model.processed), "rho": round(model.rho, 3)}
+                 "transferred_mb": round(model.processed),
+                 "rho": round(dirty / model.bandwidth, 3),      # the guest's, even if paused since
+                 "block_migration": block, "disk_gb": disk_gb,
+                 "block_copy_s": round(model.disk_seconds, 3), "data_gb": round(data_gb, 3),
+                 "allowed_downtime_ms": round(model.max_downtime_s * 1000.0, 1),
+                 "lowest_rate_mbps": round(lowest_rate, 1)}
         if outcome in ("cancelled", "error"):
+            transfer.close()
+            if paused_at is not None:
+                # migration.py run_recover_tasks: a guest paused for the migration runs again
+                self._mark(instance, power_state.RUNNING)
             self._event("live_migration", instance, outcome=outcome,
-                        seconds=round(time.monotonic() - started, 3), **stats)
+                        seconds=round(time.monotonic() - started, 3), paused=paused_at is not None,
+                        **stats)
             recover_method(context, instance, dest, migrate_data, migration_status=outcome)
             return
 
-        if outcome == "postcopy":
-            downtime = CONF.cloudmaint_sim.post_copy_switch_ms / 1000.0
-            time.sleep(downtime + model.post_copy_s())
+        extra = {}
+        rest_mb = model.rest_mb
+        if mode == "postcopy":
+            # A short switch, then the guest runs remotely while the rest arrives on demand.
+            switch_s = CONF.cloudmaint_sim.post_copy_switch_ms / 1000.0
+            time.sleep(switch_s)
+            slow = physics.post_copy_slowdown(rest_mb, model.total, model.bandwidth)
+            time.sleep(slow["slowdown_s"])
+            downtime = switch_s
+            extra = {"slowdown_s": round(slow["slowdown_s"], 3),
+                     "remote_fraction_at_switch": round(slow["remote_fraction_at_switch"], 4),
+                     "mean_remote_fraction": round(slow["mean_remote_fraction"], 4)}
         else:
-            downtime = model.stop_and_copy_s()
-            time.sleep(downtime)
+            final = model.stop_and_copy_s()
+            time.sleep(final)
+            if paused_at is not None:
+                mode = "paused"
+                # paused until the copy ended: the model's time, not the monitor's tick
+                downtime = model.elapsed - paused_at + final
+                extra = {"rest_mb_at_pause": round(rest_at_pause, 1)}
+            else:
+                mode = "precopy"
+                downtime = final
+        transfer.close()
         model.processed += model.pending
         model.pending = 0.0
         stats["transferred_mb"] = round(model.processed)
         self._report(migration, model)
-        self._event("live_migration", instance, outcome="completed", mode=outcome,
-                    downtime_ms=round(downtime * 1000.0, 1),
-                    seconds=round(time.monotonic() - started, 3), **stats)
-        post_method(context, instance, dest, block_migration, migrate_data)
+        self._event("live_migration", instance, outcome="completed", mode=mode,
+                    downtime_ms=round(downtime * 1000.0, 1), paused=mode == "paused",
+                    seconds=round(time.monotonic() - started, 3), **dict(stats, **extra))
+        post_method(context, instance, dest, block, migrate_data)
+
+    def _mark(self, instance, state):
+        """The guest's power state as the hypervisor sees it, if it is still here."""
+        if instance.uuid in self.instances:
+            self._set_state(instance, state)
 
     def _report(self, migration, model):
         migration.memory_total = int(model.total * MIB)
