@@ -5,13 +5,17 @@
 """Campaign benchmark on the sandbox cloud: playbooks/rolling_patch.yml against what operators do
 today (bench/campaign_baseline.py), both patching every host of the same seeded fleet.
 
-    .venv/bin/python bench/campaign.py            # needs the sandbox up (make sandbox); ~25 min
+    .venv/bin/python bench/campaign.py --profile production   # needs the sandbox up; ~70 min
+    .venv/bin/python bench/campaign.py --profile quick        # ~25 min
 
-Each run starts from ``cloudctl seed --fresh`` (same seed, same servers on the same hosts).
-Printed for both, and as ratios (baseline / ours): migrations per moved server, makespan,
-makespan over its lower bound max{ceil(H/k)*(M_host/b + R), sum(m_v)/(k*b)}, servers down longer
-than their class allows, and controller overhead (time in which the cloud did nothing for the
-campaign). It changes the whole sandbox: run it alone.
+The sandbox runs the chosen profile (``cloudctl configure --profile``, every service restarted
+so Nova's heartbeat settings apply too) and is left on ``quick`` afterwards. Each run starts
+from ``cloudctl seed --fresh`` (same seed, same servers on the same hosts). Printed for both, and
+as ratios (baseline / ours): migrations per moved server, makespan, makespan over its lower bound
+max{ceil(H/k)*(D_host/b + R), sum(d_v)/(k*b)} (d_v: a server's memory in use plus its block-
+migrated disk, R: the profile's reboot), servers down longer than their class allows (pandas
+separately), and controller overhead (time in which the cloud did nothing for the campaign). It
+changes the whole sandbox: run it alone.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ VENV_BIN = os.path.join(REPO, '.venv', 'bin')
 HOSTS = ['hv%02d' % i for i in range(1, 7)]
 BANDWIDTH_MBPS = 1250.0
 RAM_KEY = 'sim:ram_used_mb'
+DISK_KEY = 'sim:disk_used_gb'
+sys.path.insert(0, os.path.join(REPO, 'sandbox'))
+from cmsandbox import physics  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def log(text):
@@ -57,20 +64,32 @@ def cloudctl(*args):
     subprocess.run([CLOUDCTL] + list(args), check=True, capture_output=True, text=True)
 
 
+def use_profile(name):
+    """The sandbox on profile ``name``, every service restarted to read it."""
+    log('profile %s: cloudctl configure, down, up' % name)
+    cloudctl('configure', '--profile', name)
+    cloudctl('down')
+    cloudctl('up')
+
+
 def servers(conn):
     return conn.compute.get('/servers/detail', params={'all_tenants': 'True'},
                             microversion='2.80').json()['servers']
 
 
 def fleet_facts(conn, policy_classes):
-    """What the lower bound and the downtime check need, from the fleet before the run."""
+    """What the lower bound and the downtime check need, from the fleet before the run: per host,
+    the MiB its running servers must move (memory in use and, without shared storage, the root
+    disk of a block migration), with the sandbox's own defaults for a server that sets neither."""
     memory, classes = {h: 0.0 for h in HOSTS}, {}
     for server in servers(conn):
         metadata = server.get('metadata') or {}
         classes[server['id']] = metadata.get('sla', 'cattle')
         host = server.get('OS-EXT-SRV-ATTR:host')
         if host in memory and server['status'] in ('ACTIVE', 'PAUSED'):
-            memory[host] += float(metadata.get(RAM_KEY) or server['flavor']['ram'] / 2)
+            guest = physics.guest_profile(server['flavor']['ram'], server['flavor']['disk'], metadata,
+                                          physics.DEFAULT_PHYSICS)
+            memory[host] += guest['ram_used_mb'] + guest['disk_used_gb'] * 1024.0
     limits = {name: spec.get('downtime_limit_ms') for name, spec in policy_classes.items()}
     return memory, classes, limits
 
@@ -121,13 +140,13 @@ def busy_intervals(migrations, extra):
             if m.get('updated_at')] + list(extra)
 
 
-def measure(conn, name, start, end, batch_size, memory, classes, limits, extra_busy):
+def measure(conn, name, start, end, batch_size, memory, classes, limits, extra_busy, reboot_s):
     moved = migrations_since(conn, start)
     moves, movers, per_server = metrics.migrations_per_server(moved)
     down = metrics.downtime_by_server(events_since(start), stop_spells(conn, list(classes), start))
     over = metrics.over_limit(down, classes, limits)
     makespan = end - start
-    bound = metrics.lower_bound_s(HOSTS, batch_size, memory, BANDWIDTH_MBPS, reboot_s=10.0)
+    bound = metrics.lower_bound_s(HOSTS, batch_size, memory, BANDWIDTH_MBPS, reboot_s=reboot_s)
     overhead = metrics.controller_overhead_s(start, end, busy_intervals(moved, extra_busy))
     return {'name': name, 'moves': moves, 'servers_moved': movers, 'migrations_per_server': per_server,
             'makespan_s': makespan, 'batch_size': batch_size, 'lower_bound_s': bound,
@@ -198,7 +217,20 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--give-up-s', type=float, default=120.0,
                         help='baseline: abort a live migration after this long and stop the server')
+    parser.add_argument('--profile', choices=sorted(physics.PROFILES), default='production',
+                        help='the sandbox profile to run both campaigns on (default: production)')
     args = parser.parse_args(argv)
+    use_profile(args.profile)
+    try:
+        results = compare(args)
+    finally:
+        if args.profile != physics.DEFAULT_PROFILE:
+            use_profile(physics.DEFAULT_PROFILE)
+    return results
+
+
+def compare(args):
+    reboot_s = physics.PROFILES[args.profile]['reboot_s']
     conn = connect()
     classes_policy = policy_classes()
     results = {}
@@ -208,7 +240,7 @@ def main(argv=None):
     report_dir = tempfile.mkdtemp(prefix='bench-campaign-')
     log('ours: playbooks/rolling_patch.yml on %s' % ', '.join(HOSTS))
     start, end, busy, batch, stops = run_ours(conn, report_dir)
-    results['ours'] = measure(conn, 'ours', start, end, batch, memory, classes, limits, busy)
+    results['ours'] = measure(conn, 'ours', start, end, batch, memory, classes, limits, busy, reboot_s)
     results['ours']['stops'] = stops
     log('ours: %.0f s' % (end - start))
 
@@ -218,12 +250,13 @@ def main(argv=None):
     start = time.time()
     outcome = campaign_baseline.run(conn, HOSTS, CLOUDCTL, give_up_s=args.give_up_s, log=log)
     end = time.time()
-    results['baseline'] = measure(conn, 'baseline', start, end, 1, memory, classes, limits, outcome['reboots'])
+    results['baseline'] = measure(conn, 'baseline', start, end, 1, memory, classes, limits,
+                                  outcome['reboots'], reboot_s)
     log('baseline: %.0f s' % (end - start))
 
     ours, base = results['ours'], results['baseline']
-    print('\ncampaign benchmark, %s, %d hosts, same seeded fleet (%d servers)' % (
-        time.strftime('%Y-%m-%d'), len(HOSTS), len(classes)))
+    print('\ncampaign benchmark, %s, profile %s, %d hosts, same seeded fleet (%d servers)' % (
+        time.strftime('%Y-%m-%d'), args.profile, len(HOSTS), len(classes)))
     print('  %-36s %14s %14s %9s' % ('', 'ours', 'baseline', 'base/ours'))
     row('migrations per moved server', ours['migrations_per_server'], base['migrations_per_server'], '%.3f')
     row('moves (servers moved)', ours['moves'], base['moves'], '%d')
@@ -243,6 +276,7 @@ def main(argv=None):
     with open(os.path.join(report_dir, 'bench-campaign.json'), 'w') as handle:
         json.dump(results, handle, indent=2)
     print('figures: %s' % os.path.join(report_dir, 'bench-campaign.json'))
+    return results
 
 
 if __name__ == '__main__':

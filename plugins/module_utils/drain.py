@@ -438,8 +438,9 @@ class HostDrain(object):
                                                          not in MOVES + ('delete',) else None),
                          started=attempts[0]['started'], ended=final['ended'],
                          duration_s=round(final['ended'] - attempts[0]['started'], 3))
-            for key in ('progress', 'force_completed', 'aborted', 'migration_id', 'path',
-                        'destination_fallback', 'group_retries', 'service_down', 'api_error'):
+            for key in ('progress', 'force_completed', 'pause_estimate_ms', 'force_declined', 'aborted',
+                        'migration_id', 'path', 'destination_fallback', 'group_retries', 'service_down',
+                        'api_error'):
                 if key in final:
                     entry[key] = final[key]
             if not final.ok:

@@ -49,7 +49,7 @@ LM_DEFAULT = 'default'
 # and neither is ever an owner's choice.
 DESTRUCTIVE = ('delete', 'rebuild')
 TOP_KEYS = ('sla_key', 'default_class', 'owner_key', 'owner_choice', 'allow_delete', 'allow_rebuild', 'classes',
-            'projects', 'servers', 'default', 'live_migration', 'restore', 'budgets')
+            'projects', 'servers', 'default', 'live_migration', 'post_copy', 'restore', 'budgets')
 OWNER_CHOICE_KEYS = ('enabled', 'actions')
 CLASS_KEYS = ('action', 'fallbacks', 'downtime_limit_ms', 'notice')
 RULE_KEYS = ('action', 'fallbacks')
@@ -366,6 +366,7 @@ def _normalize(check: _Checker, name: str, merged: dict, operator_lm: dict) -> d
     out = {}
     out['allow_delete'] = bool(check.boolean(_join(name, 'allow_delete'), merged['allow_delete']))
     out['allow_rebuild'] = bool(check.boolean(_join(name, 'allow_rebuild'), merged['allow_rebuild']))
+    out['post_copy'] = bool(check.boolean(_join(name, 'post_copy'), merged['post_copy']))
     destructive = frozenset(a for a in DESTRUCTIVE if out['allow_' + a])
     out['sla_key'] = check.string(_join(name, 'sla_key'), merged['sla_key'])
     owner_key = check.string(_join(name, 'owner_key'), merged['owner_key'])
@@ -767,7 +768,8 @@ def _resolve(data, server, importance, trusted_names=frozenset()) -> Decision:
         reason=reason,
         notes=notes,
         transient=transient,
-        live_migration=dict(lm.get(sla_class) or lm[LM_DEFAULT]),
+        live_migration=dict(lm.get(sla_class) or lm[LM_DEFAULT], downtime_limit_ms=cls['downtime_limit_ms'],
+                            post_copy=data['post_copy']),
         downtime_limit_ms=cls['downtime_limit_ms'],
         notice=dict(cls['notice']),
     )

@@ -28,6 +28,9 @@ DEFAULT_POLICY = {
     },
     'allow_delete': False,
     'allow_rebuild': False,
+    # Nova's [libvirt] live_migration_permit_post_copy (default False): without it force-complete
+    # pauses the guest until its migration ends.
+    'post_copy': False,
     'classes': {
         'cattle': {
             'action': 'live_migrate',

@@ -179,7 +179,8 @@ def _migration(nova, server_id, migration_id, migration_type):
 
 
 class Progress(object):
-    """Memory progress samples of a live migration, and what they tell."""
+    """Progress samples of a live migration (memory, and the disk of a block migration), and
+    what they tell."""
 
     def __init__(self):
         self.samples = []
@@ -189,16 +190,45 @@ class Progress(object):
         if total is None:
             return
         sample = (at, total, entry.get('memory_processed_bytes') or 0,
-                  entry.get('memory_remaining_bytes') or 0)
+                  entry.get('memory_remaining_bytes') or 0, entry.get('disk_total_bytes') or 0,
+                  entry.get('disk_processed_bytes') or 0, entry.get('disk_remaining_bytes') or 0)
         if not self.samples or self.samples[-1][1:] != sample[1:]:
             self.samples.append(sample)
+
+    def rate_mbps(self):
+        """MiB/s sent (memory and disk) over the span of the samples, or None."""
+        if len(self.samples) < 2:
+            return None
+        first, last = self.samples[0], self.samples[-1]
+        span = last[0] - first[0]
+        sent = (last[2] + last[5]) - (first[2] + first[5])
+        return sent / span / MIB if span > 0 and sent > 0 else None
+
+    def round_mb(self):
+        """Size of the current pre-copy round in MiB: all memory until a round ends; then, where
+        the remainder grew between two samples, what was left plus what of the new round was
+        already sent (an over-estimate when several rounds ended between the samples)."""
+        size = self.samples[-1][1] if self.samples else 0
+        for before, after in zip(self.samples, self.samples[1:]):
+            sent = after[2] - before[2]
+            if after[3] > before[3] - sent + MIB:
+                size = min(after[1], after[3] + max(0, sent - before[3]))
+        return size / MIB
+
+    def pause_estimate_ms(self):
+        """How long a pause of the guest would last now, at the rate seen so far (None without
+        one): the rest of a block-migrated disk and the whole current memory round, since the
+        pages of it already sent may have been dirtied again."""
+        rate = self.rate_mbps()
+        if not rate:
+            return None
+        return round((self.round_mb() + self.samples[-1][6] / MIB) / rate * 1000.0, 1)
 
     def summary(self):
         if not self.samples:
             return {'samples': 0}
-        first, last = self.samples[0], self.samples[-1]
-        span = last[0] - first[0]
-        rate = (last[2] - first[2]) / span / MIB if span > 0 else None
+        last = self.samples[-1]
+        rate = self.rate_mbps()
         result = {
             'samples': len(self.samples),
             'memory_total_mb': round(last[1] / MIB, 1),
@@ -206,6 +236,8 @@ class Progress(object):
             'memory_remaining_mb': round(last[3] / MIB, 1),
             'observed_rate_mbps': round(rate, 1) if rate else None,
         }
+        if last[4]:
+            result['disk_total_mb'] = round(last[4] / MIB, 1)
         pending = [s for s in self.samples if s[3] > 0]
         if rate and pending:
             # The last remainder seen before the switch-over, sent while the guest is paused.
@@ -213,11 +245,33 @@ class Progress(object):
         return result
 
 
+def _force_or_cancel(completion, progress):
+    """At the completion timeout with ``on_timeout: force_complete``: ('force', None),
+    ('cancel', why) or ('wait', None) until the rate is known.
+
+    Where the cloud permits post-copy (policy ``post_copy``), force-complete switches the guest
+    over at once.  Where it does not (Nova's default), force-complete pauses the guest until the
+    rest is sent: allowed only when that pause fits the class's ``downtime_limit_ms``."""
+    if completion.get('post_copy'):
+        return 'force', None
+    limit = completion.get('downtime_limit_ms')
+    if not limit:
+        return 'force', None
+    estimate = progress.pause_estimate_ms()
+    if estimate is None:
+        return 'wait', None
+    if estimate <= limit:
+        return 'force', None
+    return 'cancel', ('force-complete would pause the guest about %d ms (post-copy not permitted), '
+                      'over its class\'s %d ms' % (estimate, limit))
+
+
 def live_migrate(nova, waiter, server, destination=None, force=False, completion=None,
                  timeout=1800):
     """Live migration with the completion policy applied.
 
-    ``completion``: {completion_timeout_s, on_timeout: force_complete|abort|fallback}.
+    ``completion``: {completion_timeout_s, on_timeout: force_complete|abort|fallback,
+    downtime_limit_ms, post_copy} (see ``_force_or_cancel``).
     ``timeout`` bounds the whole wait, including what happens after force-complete or abort.
     """
     completion = completion or {}
@@ -255,14 +309,21 @@ def live_migrate(nova, waiter, server, destination=None, force=False, completion
         if limit and elapsed > limit and not acted:
             # Nova refuses both while the migration is still queued or preparing: try again
             # at the next poll rather than giving up on the completion policy.
+            step, why = ('cancel', None) if on_timeout != 'force_complete' else \
+                _force_or_cancel(completion, progress)
             try:
-                if on_timeout == 'force_complete':
+                if step == 'force':
+                    if not completion.get('post_copy'):
+                        attempt['pause_estimate_ms'] = progress.pause_estimate_ms()
                     nova.force_complete(server['id'], migration['id'])
                     attempt['force_completed'] = True
-                else:
+                    acted = True
+                elif step == 'cancel':
                     nova.abort_migration(server['id'], migration['id'])
                     attempt['aborted'] = True
-                acted = True
+                    if why:
+                        attempt['force_declined'] = why
+                    acted = True
             except NovaError as exc:
                 attempt['completion_error'] = exc.message
         if elapsed > timeout:
@@ -280,10 +341,15 @@ def live_migrate(nova, waiter, server, destination=None, force=False, completion
     attempt['transferred'] = bool(progress.samples and progress.samples[-1][2])
     if attempt['force_completed']:
         # Post-copy: the guest moved at the switch-over; the rest was sent while it ran.
+        # Without post-copy the downtime was the pause, estimated when it was asked.
         attempt['progress'].pop('downtime_estimate_ms', None)
+        if attempt.get('pause_estimate_ms') is not None:
+            attempt['progress']['downtime_estimate_ms'] = attempt['pause_estimate_ms']
     attempt['destination'] = migration.get('dest_compute')
     if status not in LIVE_DONE:
-        if attempt['aborted']:
+        if attempt.get('force_declined'):
+            why = 'cancelled after %ss: %s' % (limit, attempt['force_declined'])
+        elif attempt['aborted']:
             why = 'aborted after %ss (policy: %s)' % (limit, on_timeout)
         else:
             why = 'migration %s' % status
@@ -368,8 +434,8 @@ def delete(nova, waiter, server, timeout=300):
 
 
 def unshelve(nova, waiter, server, prefer_host=None, availability_zone=None, timeout=900):
-    """Unshelve, preferring ``prefer_host`` (its disk may still be there), then the zone, then
-    anywhere; reports the path taken."""
+    """Unshelve, preferring ``prefer_host`` (its origin; with shared instance storage its disk is
+    still there), then the zone, then anywhere; reports the path taken."""
     attempt = Attempt('unshelve', server)
     if server['status'] == 'SHELVED':
         paths = [('in_place', {})]

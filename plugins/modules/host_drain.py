@@ -216,13 +216,25 @@ servers:
     progress:
       description:
         - Live migrations only, memory progress observed on the migration record (total, processed, remaining in
-          MiB, samples, observed rate, estimated downtime).
+          MiB, samples, observed rate, estimated downtime; the total of a block-migrated disk).
       type: dict
     force_completed:
-      description: Live migrations only, whether the completion policy forced it to complete (post-copy).
+      description:
+        - Live migrations only, whether the completion policy forced it to complete (post-copy where the policy's
+          C(post_copy) says the cloud permits it, otherwise a pause of the guest until the copy ends).
       type: bool
+    pause_estimate_ms:
+      description:
+        - Live migrations forced without post-copy, the pause estimated when force-complete was asked (what was
+          left at the rate seen), within the class's C(downtime_limit_ms).
+      type: float
+    force_declined:
+      description:
+        - Live migrations only, why force-complete was not asked though the policy says so (the pause it would
+          take is over the class's C(downtime_limit_ms)); the migration was cancelled and the fallbacks tried.
+      type: str
     aborted:
-      description: Live migrations only, whether the completion policy aborted it.
+      description: Live migrations only, whether the completion policy aborted (cancelled) it.
       type: bool
     destination_fallback:
       description: The operator's destination was refused by the scheduler, which then chose.

@@ -17,8 +17,8 @@ description:
     metadata is read as a record.
   - When O(campaign) is given and the host has records of other campaigns only, the module fails before changing
     anything, naming them (a restore that restores nothing must not look like a success).
-  - Stopped and left servers that were running are started, shelved ones unshelved (on their origin host first, where
-    their disk may still be), suspended ones resumed, rebuild-pending ones rebuilt from their image.
+  - Stopped and left servers that were running are started, shelved ones unshelved (in place when they were not offloaded;
+    an offloaded one on its origin host first), suspended ones resumed, rebuild-pending ones rebuilt from their image.
   - A rebuild wipes the server's disks, so it is done only when the hypervisor's uptime, as Nova reports it, shows
     the host booted after the drain (read again for up to 75 s when the boot falls within the minute of the drain).
     Otherwise the server is started as it was, and the reason says why it was not rebuilt.

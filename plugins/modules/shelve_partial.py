@@ -15,9 +15,13 @@ description:
     offloaded, so unshelving it is a quick power-on. This needs the cloud's C(shelved_offload_time) to be -1 (or
     long enough); otherwise Nova offloads it on its own and the result says so.
   - With O(offload=true) the server is offloaded as well (SHELVED_OFFLOADED), releasing the host's CPU and RAM.
-  - O(state=unshelved) brings it back. An offloaded server goes back to its origin host first (Compute API
-    microversion 2.91), where its disk may still be, then to its availability zone (2.77), then wherever the
-    scheduler likes. The result reports which path was taken and how long it took.
+    Offloading destroys the guest and, on a host without shared instance storage (libvirt's usual case), its root
+    disk too; the disk survives only in the snapshot image Nova took when it shelved.
+  - O(state=unshelved) brings it back. A server that was not offloaded is powered on in place, with its disk (the
+    fast path). An offloaded server goes back to its origin host first (Compute API microversion 2.91), then to its
+    availability zone (2.77), then wherever the scheduler likes; without shared instance storage it is spawned from
+    the snapshot image on any of them, the origin host included, so that unshelve takes an image download. The
+    result reports which path was taken and how long it took.
   - The origin host is the one recorded when the collection shelved it (a campaign record, kept where only
     administrators write, as M(cloudmaint.openstack.host_drain) keeps them), or O(origin_host).
 extends_documentation_fragment:

@@ -145,8 +145,19 @@ class Precopy(object):
         if bandwidth_mbps > 0:
             self.bandwidth = float(bandwidth_mbps)
 
+    def fold_dirtied(self):
+        """At a switch-over (a pause, or post-copy) the pages the guest dirtied since this round
+        began, among those already sent in it, must go again with the rest of the round."""
+        if self.disk_pending > 0:
+            return
+        sent = self.round_size - self.pending
+        self.pending += min(sent, self.dirty * self.round_time)
+        self.round_size = self.pending
+        self.round_time = 0.0
+
     def pause(self):
         """The guest stops (force-complete without post-copy): it dirties nothing any more."""
+        self.fold_dirtied()
         self.paused = True
         self.dirty = 0.0
 
@@ -193,14 +204,17 @@ class Precopy(object):
         return self.pending / self.bandwidth
 
 
-def precopy_duration(memory_mb, dirty_mbps, bandwidth_mbps, max_downtime_ms, max_rounds=1000):
-    """Time until convergence plus the final pause, or None if it never converges."""
-    model = Precopy(memory_mb, dirty_mbps, bandwidth_mbps, max_downtime_ms)
+def precopy_duration(memory_mb, dirty_mbps, bandwidth_mbps, max_downtime_ms, max_rounds=1000,
+                     disk_mb=0.0, schedule=None):
+    """Time until convergence plus the final pause, or None if it never converges (the block
+    copy of ``disk_mb`` first, and Nova's ramp ``schedule``, as ``Precopy`` takes them)."""
+    model = Precopy(memory_mb, dirty_mbps, bandwidth_mbps, max_downtime_ms, disk_mb=disk_mb,
+                    schedule=schedule)
     elapsed = 0.0
     while not model.converged:
         if model.round >= max_rounds or (model.rho >= 1 and model.round > 2):
             return None
-        step = model.pending / model.bandwidth
+        step = model.rest_mb / model.bandwidth
         model.advance(step)
         elapsed += step
     return elapsed + model.stop_and_copy_s()

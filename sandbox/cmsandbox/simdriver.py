@@ -456,6 +456,7 @@ class SimulatedHypervisorDriver(fake.FakeDriverWithoutFakeNodes):
                     mode = physics.force_complete_mode(
                         CONF.libvirt.live_migration_permit_post_copy, block)
                     if mode == "postcopy" and model.disk_pending <= 0:
+                        model.fold_dirtied()
                         outcome = "done"
                     elif mode == "postcopy":
                         mode = None     # QEMU switches only once the disk mirror is ready
@@ -533,6 +534,10 @@ class SimulatedHypervisorDriver(fake.FakeDriverWithoutFakeNodes):
         migration.memory_total = int(model.total * MIB)
         migration.memory_processed = int(model.processed * MIB)
         migration.memory_remaining = int(model.pending * MIB)
+        # driver.py _live_migration_monitor saves the block copy's progress beside the memory's
+        migration.disk_total = int(model.disk_total * MIB)
+        migration.disk_processed = int((model.disk_total - model.disk_pending) * MIB)
+        migration.disk_remaining = int(model.disk_pending * MIB)
         try:
             migration.save()
         except Exception:  # progress is best effort; the migration itself goes on

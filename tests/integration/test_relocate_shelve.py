@@ -181,8 +181,13 @@ def test_shelve_partial_keep_and_offload(conn, cloud_env, vms, tmp_path, drained
         assert (srv['status'], host_of(srv)) == ('ACTIVE', DRAINED)
         assert record_of(conn, srv) == {}
     # Unshelved in place: the guest was never destroyed, so nothing was spawned from a disk or an
-    # image; back on the host that kept its disk: no image download.
+    # image. The offloaded one lost its local disk (no shared storage, as libvirt's default): back
+    # on its origin host it is spawned from the snapshot image, downloaded again.
     assert [e for e in events_of(DRAINED) if e['event'] == 'unshelve' and e['instance'] == ids['keep']] == []
+    offloads = [e for e in events_of(DRAINED) if e['event'] == 'offload' and e['instance'] == ids['offload']]
+    assert [(e['disk_kept'], e['shared_storage']) for e in offloads] == [(False, False)]
     unshelves = [e for e in events_of(DRAINED)
                  if e['event'] == 'unshelve' and e['instance'] == ids['offload']]
-    assert [e['path'] for e in unshelves] == ['local_disk']
+    assert [e['path'] for e in unshelves] == ['image_download']
+    assert unshelves[0]['download_s'] > 0
+    assert offload['duration_s'] >= unshelves[0]['download_s'] > 0

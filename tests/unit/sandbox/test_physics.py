@@ -346,12 +346,23 @@ def test_a_paused_guest_is_down_while_the_rest_goes_at_link_speed():
     model = physics.Precopy(1024, 3000, 1250, 500)    # rho 2.4: never converges by itself
     model.advance(2.0)      # rounds 0 and 1 (1024 each, capped) and 452 of round 2: 572 left
     assert model.remaining == pytest.approx(572)
-    assert physics.paused_downtime_s(572, 1250) == pytest.approx(0.4576)
+    # In the 0.3616 s of round 2 the guest dirtied 3000 * 0.3616 = 1085 MiB: all 452 MiB it
+    # already sent of the round go again. 572 + 452 = 1024 MiB at 1250 MiB/s: 0.8192 s.
     model.pause()
+    assert model.rest_mb == pytest.approx(1024)
+    assert physics.paused_downtime_s(model.rest_mb, 1250) == pytest.approx(0.8192)
     before = model.elapsed
     assert model.advance(10.0) is True
-    assert model.elapsed - before == pytest.approx(0.4576)   # the pause lasts exactly that
+    assert model.elapsed - before == pytest.approx(0.8192)   # the pause lasts exactly that
     assert model.remaining == 0
+
+
+def test_a_pause_resends_only_the_pages_dirtied_since_the_round_began():
+    model = physics.Precopy(1000, 100, 1000, 10)    # rho 0.1; 10 ms allows 10 MiB at the end
+    model.advance(1.0)      # round 0 sent (1 s, 100 MiB dirtied): round 1 of 100 MiB begins
+    model.advance(0.05)     # 50 of round 1 sent, 5 MiB dirtied meanwhile
+    model.pause()
+    assert model.rest_mb == pytest.approx(50 + 5)
 
 
 def test_a_guest_paused_during_its_block_copy_waits_for_the_disk_too():

@@ -573,7 +573,8 @@ def test_class_without_entry_uses_the_importance_default(importance, expected):
 def test_operator_live_migration_entry_is_used_for_its_class_only():
     policy = pol.Policy({'live_migration': {'low': {'pets': {'on_timeout': 'fallback', 'max_parallel': 3}}}})
     assert policy.resolve(server(sla='pets'), 'low').live_migration == {
-        'completion_timeout_s': 300, 'on_timeout': 'fallback', 'max_parallel_per_host': 1, 'max_parallel': 3}
+        'completion_timeout_s': 300, 'on_timeout': 'fallback', 'max_parallel_per_host': 1, 'max_parallel': 3,
+        'downtime_limit_ms': 2000, 'post_copy': False}
     assert policy.resolve(server(sla='pets'), 'medium').live_migration['on_timeout'] == 'force_complete'
     assert policy.resolve(server(sla='cattle'), 'low').live_migration['on_timeout'] == 'abort'
 

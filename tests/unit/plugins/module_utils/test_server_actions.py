@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from fake_nova import HOST, TASK, FakeNova  # pylint: disable=import-error
+from fake_nova import HOST, TASK, FakeNova, make_waiter as fake_waiter  # pylint: disable=import-error
 
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import nova_api
 from ansible_collections.cloudmaint.openstack.plugins.module_utils import server_actions as sa
@@ -63,7 +63,7 @@ def test_hot_live_migration_is_force_completed_after_the_completion_timeout(wait
     sid = nova.add_server('db', 'hv1')
     nova.script(sid, live='hot')
     start = clock()
-    attempt = sa.live_migrate(nova, waiter, nova.server(sid), completion=force(3))
+    attempt = sa.live_migrate(nova, waiter, nova.server(sid), completion=dict(force(3), post_copy=True))
     assert attempt.ok, attempt
     assert attempt['force_completed'] is True and attempt['aborted'] is False
     assert nova.servers[sid][HOST] == 'hv2'
@@ -72,6 +72,79 @@ def test_hot_live_migration_is_force_completed_after_the_completion_timeout(wait
     assert clock() - start > 3
     # The guest ran on the destination during the post-copy: no pause estimate.
     assert 'downtime_estimate_ms' not in attempt['progress']
+    assert 'pause_estimate_ms' not in attempt
+
+
+def _hot_force(waiter, limit_ms):
+    nova = cloud()
+    sid = nova.add_server('db', 'hv1')
+    nova.script(sid, live='hot')
+    completion = dict(force(3), post_copy=False, downtime_limit_ms=limit_ms)
+    return nova, sid, sa.live_migrate(nova, waiter, nova.server(sid), completion=completion)
+
+
+def test_without_post_copy_force_complete_pauses_when_the_pause_fits_the_class_limit(waiter):
+    nova, sid, attempt = _hot_force(waiter, 60000)
+    assert attempt.ok, attempt
+    assert attempt['force_completed'] is True and attempt['aborted'] is False
+    # The fake's hot guest, sampled once a second: 0 of 4096 MiB sent, then 1024, then 2048 more
+    # each second with 1536 MiB always left. Forced at the fifth sample (4 s, past the 3 s
+    # timeout): 7168 MiB in 4 s is 1792 MiB/s; the round seen between the last samples is
+    # 1536 left + (2048 sent - 1536 left before) = 2048 MiB; 2048 / 1792 = 1.1429 s.
+    progress = attempt['progress']
+    assert attempt['pause_estimate_ms'] == pytest.approx(2048 / 1792.0 * 1000.0, abs=0.1)
+    # the downtime was the pause
+    assert progress['downtime_estimate_ms'] == attempt['pause_estimate_ms']
+    assert nova.servers[sid][HOST] == 'hv2'
+
+
+def test_without_post_copy_a_pause_over_the_class_limit_is_cancelled_instead(waiter, clock):
+    pause_ms = _hot_force(waiter, 60000)[2]['pause_estimate_ms']
+    nova, sid, attempt = _hot_force(fake_waiter(), int(pause_ms) - 1)
+    assert attempt['outcome'] == 'failed'
+    assert attempt['force_completed'] is False and attempt['aborted'] is True
+    assert nova.calls_for(sid, 'force_complete') == []
+    assert len(nova.calls_for(sid, 'abort_migration')) == 1
+    assert attempt['migration_status'] == 'cancelled'
+    assert attempt['detail'] == (
+        'cancelled after 3s: force-complete would pause the guest about %d ms (post-copy not '
+        'permitted), over its class\'s %d ms' % (pause_ms, int(pause_ms) - 1))
+    assert nova.servers[sid][HOST] == 'hv1' and nova.servers[sid]['status'] == 'ACTIVE'
+
+
+def test_with_post_copy_the_class_limit_does_not_stop_force_complete(waiter):
+    nova = cloud()
+    sid = nova.add_server('db', 'hv1')
+    nova.script(sid, live='hot')
+    completion = dict(force(3), post_copy=True, downtime_limit_ms=1)
+    attempt = sa.live_migrate(nova, waiter, nova.server(sid), completion=completion)
+    assert attempt.ok and attempt['force_completed'] is True
+
+
+def test_pause_estimate_counts_the_disk_still_to_copy():
+    progress = sa.Progress()
+    entry = {'memory_total_bytes': 1024 * MIB, 'memory_processed_bytes': 0, 'memory_remaining_bytes': 1024 * MIB,
+             'disk_total_bytes': 4096 * MIB, 'disk_processed_bytes': 0, 'disk_remaining_bytes': 4096 * MIB}
+    progress.add(0.0, entry)
+    assert progress.pause_estimate_ms() is None       # no rate yet
+    progress.add(2.0, dict(entry, disk_processed_bytes=2048 * MIB, disk_remaining_bytes=2048 * MIB))
+    # 2048 MiB of disk in 2 s: 1024 MiB/s; left: 2048 MiB of disk + 1024 MiB of memory = 3 s
+    assert progress.pause_estimate_ms() == 3000.0
+    assert progress.summary()['disk_total_mb'] == 4096.0
+
+
+def test_pause_estimate_is_the_whole_current_round_not_what_is_left_of_it():
+    # 1000 MiB/s. Round 0: 4096 MiB, sent by 4.096 s; round 1: the 800 MiB dirtied meanwhile.
+    # At 4.5 s 404 MiB of it are sent, 396 left: the pages already sent may be dirty again, so
+    # a pause sends up to the whole round, 800 MiB: 0.8 s, not 0.396 s.
+    progress2 = sa.Progress()
+    progress2.add(0.0, _entry(4096, 0, 4096))
+    assert progress2.round_mb() == 4096                     # round 0: all of it
+    progress2.add(4.0, _entry(4096, 4000, 96))
+    assert progress2.round_mb() == 4096                     # still round 0
+    progress2.add(4.5, _entry(4096, 4500, 396))             # round 1 of 800 began at 4.096 s
+    assert progress2.round_mb() == 396 + (500 - 96) == 800
+    assert progress2.pause_estimate_ms() == pytest.approx(800 / 1000.0 * 1000.0)
 
 
 def test_force_complete_refused_while_queued_is_reported(waiter):
