@@ -55,12 +55,25 @@ options:
     default: 300
   on_timeout:
     description:
-      - C(force_complete) switches the migration to post-copy (or pauses the guest) so it finishes.
+      - C(force_complete) switches the migration to post-copy where O(post_copy) says the cloud permits it, otherwise
+        pauses the guest until the rest is sent (only when that pause fits O(downtime_limit_ms), when given).
       - C(abort) cancels it; the server stays ACTIVE on its source.
       - C(fallback) cancels it and, with O(strategy=auto), cold migrates.
     type: str
     choices: [force_complete, abort, fallback]
     default: force_complete
+  post_copy:
+    description:
+      - Whether the cloud's compute hosts set C([libvirt] live_migration_permit_post_copy) (Nova's default is false).
+    type: bool
+    default: false
+  downtime_limit_ms:
+    description:
+      - Without post-copy, the longest pause of the guest O(on_timeout=force_complete) may cause. The module
+        estimates the pause (the disk left and the whole current memory round, at the rate seen) and cancels the
+        migration instead when it is longer, as O(on_timeout=fallback) would.
+      - Unset, force-complete is asked whatever the pause.
+    type: int
   wait:
     description: Wait for the move to finish. With V(false) the module returns the migration id at once.
     type: bool
@@ -145,12 +158,16 @@ class ServerRelocateModule(CloudmaintModule):
         completion_timeout=dict(type='int', default=300),
         on_timeout=dict(type='str', default='force_complete',
                         choices=['force_complete', 'abort', 'fallback']),
+        post_copy=dict(type='bool', default=False),
+        downtime_limit_ms=dict(type='int'),
     )
     module_kwargs = dict(supports_check_mode=True,
                          required_if=[('destination_mode', 'forced', ['destination'])])
 
     def run(self):
         p = self.params
+        if p['downtime_limit_ms'] is not None and p['downtime_limit_ms'] <= 0:
+            self.fail('downtime_limit_ms: must be a number of milliseconds above 0, got %d' % p['downtime_limit_ms'])
         server = self.nova.find_server(p['server'])
         if server is None:
             self.fail('server %r not found' % p['server'])
@@ -169,8 +186,8 @@ class ServerRelocateModule(CloudmaintModule):
             self.fail('a forced live migration needs Compute API microversion 2.30 to 2.67')
 
         waiter = self.waiter()
-        completion = {'completion_timeout_s': p['completion_timeout'],
-                      'on_timeout': p['on_timeout']}
+        completion = {'completion_timeout_s': p['completion_timeout'], 'on_timeout': p['on_timeout'],
+                      'post_copy': p['post_copy'], 'downtime_limit_ms': p['downtime_limit_ms']}
         for strategy in plan:
             if strategy == 'live':
                 if not p['wait']:

@@ -37,7 +37,10 @@ STOPPED = ("notebook-04", "etl-08", "ci-runner-03")
 SHELVED = ("shop-admin-01", "notebook-05")
 PAUSED = ("etl-07",)
 HOT = ("db-02", "etl-03")          # dirty pages faster than the link: never converge unaided
-OWNER_ACTIONS = {"notebook-02": "shelve_partial", "ci-runner-01": "stop", "web-09": "cold_migrate"}
+# db-02's owner knows their database never converges live without a pause over its limit, and
+# chooses a cold migration in the maintenance window instead.
+OWNER_ACTIONS = {"notebook-02": "shelve_partial", "ci-runner-01": "stop", "web-09": "cold_migrate",
+                 "db-02": "cold_migrate"}
 NOTIFY = ("db-01", "db-02", "db-03", "warehouse-01", "cache-01")
 HEADROOM_MB = 2048     # memory of each host the fleet leaves free
 
