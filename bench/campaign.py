@@ -11,9 +11,10 @@ today (bench/campaign_baseline.py), both patching every host of the same seeded 
 The sandbox runs the chosen profile (``cloudctl configure --profile``, every service restarted
 so Nova's heartbeat settings apply too) and is left on ``quick`` afterwards. Each run starts
 from ``cloudctl seed --fresh`` (same seed, same servers on the same hosts). Printed for both, and
-as ratios (baseline / ours): migrations per moved server, makespan, makespan over its lower bound
-max{ceil(H/k)*(D_host/b + R), sum(d_v)/(k*b)} (d_v: a server's memory in use plus its block-
-migrated disk, R: the profile's reboot), servers down longer than their class allows (pandas
+as ratios (baseline / ours): migrations per moved server, makespan, makespan over its fair lower bound
+(bench/campaign_metrics.py ``fair_lower_bound_s``: per batch the busiest link, a live move sending
+the memory in use and its block-migrated disk, then the profile's reboot; plus the notice that
+cannot overlap earlier work), the forecast rolling_patch.yml printed against the makespan, servers down longer than their class allows (pandas
 separately), and controller overhead (time in which the cloud did nothing for the campaign). It
 changes the whole sandbox: run it alone.
 """
@@ -78,20 +79,32 @@ def servers(conn):
 
 
 def fleet_facts(conn, policy_classes):
-    """What the lower bound and the downtime check need, from the fleet before the run: per host,
-    the MiB its running servers must move (memory in use and, without shared storage, the root
-    disk of a block migration), with the sandbox's own defaults for a server that sets neither."""
-    memory, classes = {h: 0.0 for h in HOSTS}, {}
+    """What the lower bound and the downtime check need, from the fleet before the run: each
+    server's class and its memory and root disk in use (the sandbox's own defaults for a server
+    whose metadata sets neither)."""
+    classes, sizes = {}, {}
     for server in servers(conn):
         metadata = server.get('metadata') or {}
         classes[server['id']] = metadata.get('sla', 'cattle')
-        host = server.get('OS-EXT-SRV-ATTR:host')
-        if host in memory and server['status'] in ('ACTIVE', 'PAUSED'):
-            guest = physics.guest_profile(server['flavor']['ram'], server['flavor']['disk'], metadata,
-                                          physics.DEFAULT_PHYSICS)
-            memory[host] += guest['ram_used_mb'] + guest['disk_used_gb'] * 1024.0
+        guest = physics.guest_profile(server['flavor']['ram'], server['flavor']['disk'], metadata,
+                                      physics.DEFAULT_PHYSICS)
+        sizes[server['id']] = (guest['ram_used_mb'], guest['disk_used_gb'] * 1024.0)
     limits = {name: spec.get('downtime_limit_ms') for name, spec in policy_classes.items()}
-    return memory, classes, limits
+    return {'classes': classes, 'limits': limits, 'sizes': sizes}
+
+
+def moves_sent(migrations, sizes):
+    """[(source, destination, MiB sent)] of the completed migrations: a live one sends the memory
+    in use and its root disk (a block migration: the sandbox shares no storage), a cold one the
+    disk only."""
+    found = []
+    for migration in migrations:
+        if migration.get('status') not in metrics.MOVED:
+            continue
+        ram_mb, disk_mb = sizes.get(migration['instance_uuid'], (0.0, 0.0))
+        sent = ram_mb + disk_mb if migration.get('migration_type') == 'live-migration' else disk_mb
+        found.append((migration['source_compute'], migration['dest_compute'], sent))
+    return found
 
 
 def migrations_since(conn, since):
@@ -140,17 +153,24 @@ def busy_intervals(migrations, extra):
             if m.get('updated_at')] + list(extra)
 
 
-def measure(conn, name, start, end, batch_size, memory, classes, limits, extra_busy, reboot_s):
+def measure(conn, name, start, end, run, facts, reboot_s):
+    """``run``: what the campaign itself told: batches, busy intervals, notices per batch,
+    forecast seconds (None without)."""
+    classes = facts['classes']
     moved = migrations_since(conn, start)
     moves, movers, per_server = metrics.migrations_per_server(moved)
     down = metrics.downtime_by_server(events_since(start), stop_spells(conn, list(classes), start))
-    over = metrics.over_limit(down, classes, limits)
+    over = metrics.over_limit(down, classes, facts['limits'])
     makespan = end - start
-    bound = metrics.lower_bound_s(HOSTS, batch_size, memory, BANDWIDTH_MBPS, reboot_s=reboot_s)
-    overhead = metrics.controller_overhead_s(start, end, busy_intervals(moved, extra_busy))
+    batch_size = max(len(b) for b in run['batches'])
+    bound = metrics.fair_lower_bound_s(run['batches'], moves_sent(moved, facts['sizes']), BANDWIDTH_MBPS,
+                                       reboot_s, run.get('notice_s'))
+    overhead = metrics.controller_overhead_s(start, end, busy_intervals(moved, run['busy']))
+    forecast = run.get('forecast_s')
     return {'name': name, 'moves': moves, 'servers_moved': movers, 'migrations_per_server': per_server,
             'makespan_s': makespan, 'batch_size': batch_size, 'lower_bound_s': bound,
             'makespan_over_bound': makespan / bound if bound else None,
+            'forecast_s': forecast, 'forecast_error': (forecast / makespan - 1.0) if forecast else None,
             'over_limit': over, 'pandas_over_limit': [o for o in over if o[1] == 'pandas'],
             'controller_overhead_s': overhead, 'overhead_share': overhead / makespan if makespan else 0}
 
@@ -164,8 +184,10 @@ def run_ours(conn, report_dir):
                PATH=VENV_BIN + os.pathsep + os.environ.get('PATH', ''))
     start = time.time()
     stops = []
+    first_output = None
     for _run in range(3):
         result = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+        first_output = first_output or result.stdout
         if not result.returncode:
             break
         # A stopped campaign is re-run, as its operator would: it resumes where it stopped.
@@ -184,10 +206,21 @@ def run_ours(conn, report_dir):
         for first, last in (('notice_started', 'notice_ended'), ('patch_started', 'verified_at')):
             if info.get(first) and info.get(last):
                 busy.append((_epoch(info[first]), _epoch(info[last])))
-    # The plan's batches, as the preflight printed them: "batches: hv03+hv04 | hv01+hv05 | ..."
-    found = re.search(r"batches: ([^'\n]+)", result.stdout)
-    batch = max(len(b.split('+')) for b in found.group(1).split(' | ')) if found else 1
-    return start, end, busy, batch, stops
+    # The plan's batches and forecast, as the preflight printed them (the first run's):
+    # "batches: hv03+hv04 | hv01+hv05 | ..." and "forecast: 8.4 min (86 s + 131 s + 287 s)"
+    output = (first_output or result.stdout)
+    found = re.search(r"batches: ([^'\n]+)", output)
+    batches = [b.split('+') for b in found.group(1).split(' | ')] if found else [[h] for h in HOSTS]
+    forecast = re.search(r"forecast: [0-9.]+ min \(([^)]*)\)", output)
+    forecast_s = sum(float(x.split()[0]) for x in forecast.group(1).split(' + ')) if forecast else None
+    notices = []
+    for batch in batches:
+        spans = [_epoch(report['hosts'][h]['notice_ended']) - _epoch(report['hosts'][h]['notice_started'])
+                 for h in batch if report['hosts'].get(h, {}).get('notice_started')
+                 and report['hosts'][h].get('notice_ended')]
+        notices.append(max(spans or [0.0]))
+    return start, end, {'busy': busy, 'batches': batches, 'notice_s': notices, 'forecast_s': forecast_s,
+                        'stops': stops}
 
 
 def policy_classes():
@@ -236,23 +269,24 @@ def compare(args):
     results = {}
 
     fresh(conn)
-    memory, classes, limits = fleet_facts(conn, classes_policy)
+    facts = fleet_facts(conn, classes_policy)
     report_dir = tempfile.mkdtemp(prefix='bench-campaign-')
     log('ours: playbooks/rolling_patch.yml on %s' % ', '.join(HOSTS))
-    start, end, busy, batch, stops = run_ours(conn, report_dir)
-    results['ours'] = measure(conn, 'ours', start, end, batch, memory, classes, limits, busy, reboot_s)
-    results['ours']['stops'] = stops
+    start, end, run = run_ours(conn, report_dir)
+    results['ours'] = measure(conn, 'ours', start, end, run, facts, reboot_s)
+    results['ours']['stops'] = run['stops']
     log('ours: %.0f s' % (end - start))
 
     fresh(conn)
-    memory, classes, limits = fleet_facts(conn, classes_policy)
+    facts = fleet_facts(conn, classes_policy)
     log('baseline: one host at a time, host-evacuate-live')
     start = time.time()
     outcome = campaign_baseline.run(conn, HOSTS, CLOUDCTL, give_up_s=args.give_up_s, log=log)
     end = time.time()
-    results['baseline'] = measure(conn, 'baseline', start, end, 1, memory, classes, limits,
-                                  outcome['reboots'], reboot_s)
+    run = {'busy': outcome['reboots'], 'batches': [[h] for h in HOSTS]}
+    results['baseline'] = measure(conn, 'baseline', start, end, run, facts, reboot_s)
     log('baseline: %.0f s' % (end - start))
+    classes = facts['classes']
 
     ours, base = results['ours'], results['baseline']
     print('\ncampaign benchmark, %s, profile %s, %d hosts, same seeded fleet (%d servers)' % (
@@ -262,12 +296,15 @@ def compare(args):
     row('moves (servers moved)', ours['moves'], base['moves'], '%d')
     row('makespan s', ours['makespan_s'], base['makespan_s'], '%.0f')
     row('batch size k', ours['batch_size'], base['batch_size'], '%d')
-    row('lower bound s', ours['lower_bound_s'], base['lower_bound_s'], '%.0f')
-    row('makespan / lower bound', ours['makespan_over_bound'], base['makespan_over_bound'], '%.2f')
+    row('fair lower bound s', ours['lower_bound_s'], base['lower_bound_s'], '%.0f')
+    row('makespan / fair lower bound', ours['makespan_over_bound'], base['makespan_over_bound'], '%.2f')
     row('servers over their downtime limit', len(ours['over_limit']), len(base['over_limit']), '%d')
     row('pandas over their limit', len(ours['pandas_over_limit']), len(base['pandas_over_limit']), '%d')
     row('controller overhead s', ours['controller_overhead_s'], base['controller_overhead_s'], '%.0f')
     row('overhead share of makespan', ours['overhead_share'], base['overhead_share'], '%.3f')
+    if ours.get('forecast_s'):
+        print('  %-36s %14s %14s' % ('forecast s (error)', '%.0f (%+.0f%%)' % (
+            ours['forecast_s'], 100.0 * ours['forecast_error']), 'none'))
     for stop in ours.get('stops') or []:
         print('  ours stopped once and was re-run: %s' % stop)
     for name in ('ours', 'baseline'):

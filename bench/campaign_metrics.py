@@ -14,8 +14,6 @@ Pure functions over plain data, so that both benchmark runs are measured the sam
 
 from __future__ import annotations
 
-import math
-
 MOVED = ('completed', 'finished', 'confirmed', 'done')
 
 
@@ -24,17 +22,6 @@ def migrations_per_server(migrations):
     done = [m for m in migrations if m.get('status') in MOVED]
     servers = {m['instance_uuid'] for m in done}
     return len(done), len(servers), (len(done) / len(servers) if servers else 0.0)
-
-
-def lower_bound_s(hosts, batch_size, memory_by_host, bandwidth_mbps, reboot_s):
-    """max{ceil(H/k) * (M_host/b + R), sum(m_v) / (k*b)}: no campaign of H hosts in batches of k
-    can be faster than its batches each moving the fullest host's memory and rebooting, nor than
-    the whole memory going through k hosts' links."""
-    k = max(1, batch_size)
-    fullest = max(memory_by_host.values() or [0])
-    total = sum(memory_by_host.values())
-    per_batch = math.ceil(len(hosts) / k) * (fullest / bandwidth_mbps + reboot_s)
-    return max(per_batch, total / (k * bandwidth_mbps))
 
 
 def downtime_by_server(events, stops):
@@ -49,6 +36,34 @@ def downtime_by_server(events, stops):
     for server_id, spells in stops.items():
         down[server_id] = down.get(server_id, 0.0) + sum(end - start for start, end in spells)
     return down
+
+
+def fair_lower_bound_s(batches, moves, link_mbps, reboot_s, notice_s=None):
+    """The shortest time the campaign's own plan allows: per batch, the busiest link (a host's
+    outgoing transfers, or the transfers into one destination) at ``link_mbps``, then the reboot;
+    plus the part of each batch's notice that cannot overlap earlier work (the first batch's whole
+    notice; a later one's beyond the previous batch's reboot, during which it may run).
+
+    ``batches``: [[host, ...], ...] in order; ``moves``: [(source, destination, MiB sent)], each
+    counted in the batch that drains its source (moves from a host of no batch count nowhere);
+    ``notice_s``: per batch, the notice its servers need (0 without)."""
+    notice_s = list(notice_s or [])
+    batch_of = {host: index for index, batch in enumerate(batches) for host in batch}
+    out = [dict() for _ in batches]
+    into = [dict() for _ in batches]
+    for source, destination, mib in moves:
+        index = batch_of.get(source)
+        if index is None:
+            continue
+        out[index][source] = out[index].get(source, 0.0) + mib
+        into[index][destination] = into[index].get(destination, 0.0) + mib
+    total = 0.0
+    for index in range(len(batches)):
+        busiest = max(list(out[index].values()) + list(into[index].values()) + [0.0])
+        notice = notice_s[index] if index < len(notice_s) else 0.0
+        hidden = reboot_s if index else 0.0
+        total += max(0.0, notice - hidden) + busiest / link_mbps + reboot_s
+    return total
 
 
 def over_limit(downtime, classes, limits_ms):

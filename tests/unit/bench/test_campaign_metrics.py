@@ -16,18 +16,6 @@ def test_migrations_per_server_counts_completed_moves_only():
     assert m.migrations_per_server([]) == (0, 0, 0.0)
 
 
-def test_lower_bound_is_the_larger_of_batches_and_total_memory():
-    memory = {'h1': 10000.0, 'h2': 5000.0, 'h3': 0.0, 'h4': 5000.0}
-    # 4 hosts in batches of 2: 2 batches of (10000/1000 + 10) s = 40 s; all memory through 2 links: 10 s.
-    assert m.lower_bound_s(list(memory), 2, memory, 1000.0, 10.0) == pytest.approx(40.0)
-    # Batches of 1 without reboot time: 4 batches of the fullest host's 10 s beat the 20 s of memory.
-    assert m.lower_bound_s(list(memory), 1, memory, 1000.0, 0.0) == pytest.approx(40.0)
-    # All memory through one link when the hosts hold the same: 3 x 10 s either way.
-    assert m.lower_bound_s(['h1', 'h2', 'h3'], 3, {'h1': 10000.0, 'h2': 10000.0, 'h3': 10000.0},
-                           1000.0, 0.0) == pytest.approx(10.0)
-    assert m.lower_bound_s(['h1'], 4, {'h1': 8000.0}, 1000.0, 0.0) == pytest.approx(8.0)
-
-
 def test_downtime_adds_live_downtime_cold_moves_and_stopped_spells():
     events = [{'event': 'live_migration', 'outcome': 'completed', 'instance': 'a', 'downtime_ms': 300},
               {'event': 'live_migration', 'outcome': 'error', 'instance': 'a', 'downtime_ms': 900},
@@ -44,3 +32,30 @@ def test_overhead_is_the_time_no_interval_covers():
     assert m.union_s([(0, 10), (5, 15), (20, 25), (30, 30)]) == 20
     assert m.controller_overhead_s(0, 100, [(-5, 10), (50, 60), (55, 200)]) == pytest.approx(40.0)
     assert m.controller_overhead_s(0, 10, []) == 10
+
+
+def test_fair_lower_bound_takes_each_batch_busiest_link_then_its_reboot():
+    batches = [['a', 'b'], ['c']]
+    # batch 0: a sends 1000 + 500 MiB, b 300 MiB; 1000 go into c and 800 into d: a's link is the
+    # busiest, 1500 MiB at 100 MiB/s = 15 s. batch 1: c sends 200 into a and 200 into b, 400 MiB
+    # out of c: 4 s.
+    moves = [('a', 'c', 1000.0), ('a', 'd', 500.0), ('b', 'd', 300.0), ('c', 'a', 200.0), ('c', 'b', 200.0)]
+    assert m.fair_lower_bound_s(batches, moves, 100.0, reboot_s=60.0) == 15 + 60 + 4 + 60
+
+
+def test_fair_lower_bound_counts_a_destination_busier_than_any_source():
+    # three sources of one batch, 400 MiB each, all into x: x's link takes 1200 MiB, 12 s
+    moves = [(h, 'x', 400.0) for h in ('a', 'b', 'c')]
+    assert m.fair_lower_bound_s([['a', 'b', 'c']], moves, 100.0, reboot_s=10.0) == 12 + 10
+
+
+def test_fair_lower_bound_adds_the_notice_that_cannot_overlap_earlier_work():
+    batches = [['a'], ['b'], ['c']]
+    # the first notice waits for nothing; the second (30 s) hides in the 60 s reboot before it;
+    # the third (100 s) sticks out of it by 40 s
+    total = m.fair_lower_bound_s(batches, [], 100.0, reboot_s=60.0, notice_s=[20.0, 30.0, 100.0])
+    assert total == 20 + 60 + 60 + (100 - 60) + 60
+
+
+def test_fair_lower_bound_ignores_moves_from_hosts_outside_the_batches():
+    assert m.fair_lower_bound_s([['a']], [('z', 'a', 10000.0)], 100.0, reboot_s=5.0) == 5.0
