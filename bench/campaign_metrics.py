@@ -49,8 +49,8 @@ def fair_lower_bound_s(batches, moves, link_mbps, reboot_s, notice_s=None):
     ``notice_s``: per batch, the notice its servers need (0 without)."""
     notice_s = list(notice_s or [])
     batch_of = {host: index for index, batch in enumerate(batches) for host in batch}
-    out = [dict() for _ in batches]
-    into = [dict() for _ in batches]
+    out = [{} for batch in batches]
+    into = [{} for batch in batches]
     for source, destination, mib in moves:
         index = batch_of.get(source)
         if index is None:

@@ -71,9 +71,10 @@ def live_migrate(conn, server, dest):
 
 
 def wait_status(record, statuses, timeout):
-    return wait_until('live migration to be %s' % '/'.join(statuses),
-                      lambda: (lambda r: r if r and r.status in statuses else None)(record()),
-                      timeout, interval=0.5)
+    def reached():
+        found = record()
+        return found if found and found.status in statuses else None
+    return wait_until('live migration to be %s' % '/'.join(statuses), reached, timeout, interval=0.5)
 
 
 def migration_events(host, server_id):
@@ -123,9 +124,10 @@ def test_force_complete_without_post_copy_pauses_until_the_copy_ends(conn, serve
     record = live_migrate(conn, server, dest)
     wait_status(record, ('running',), 60)
     # past the 0.5 GiB block copy (4.1 s at 125 MiB/s) and a few rounds of memory
-    wait_until('memory progress', lambda: (lambda m: m and (m.memory_processed_bytes or 0)
-                                           > 1024 * 1024 * 1024)(in_progress(conn, server)),
-               timeout=60)
+    def memory_sent():
+        found = in_progress(conn, server)
+        return found and (found.memory_processed_bytes or 0) > 1024 * 1024 * 1024
+    wait_until('memory progress', memory_sent, timeout=60)
     assert record().status == 'running'
 
     conn.compute.force_complete_server_migration(record().id, server)
