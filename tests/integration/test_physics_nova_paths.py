@@ -124,6 +124,7 @@ def test_force_complete_without_post_copy_pauses_until_the_copy_ends(conn, serve
     record = live_migrate(conn, server, dest)
     wait_status(record, ('running',), 60)
     # past the 0.5 GiB block copy (4.1 s at 125 MiB/s) and a few rounds of memory
+
     def memory_sent():
         found = in_progress(conn, server)
         return found and (found.memory_processed_bytes or 0) > 1024 * 1024 * 1024
