@@ -249,7 +249,17 @@ def policy_classes():
 
 def fresh(conn):
     log('fresh fleet: cloudctl seed --fresh')
-    cloudctl('seed', '--fresh')
+    for attempt in range(5):
+        try:
+            cloudctl('seed', '--fresh')
+            break
+        except subprocess.CalledProcessError as exc:
+            # Right after a restart the scheduler knows the server groups' members only from the
+            # computes' periodic instance sync: anti-affinity refuses until it has run.
+            if attempt == 4:
+                raise SystemExit('cloudctl seed --fresh failed:\n%s' % exc.stderr[-2000:])
+            log('seed refused (%s); again in 30 s' % exc.stderr.strip().splitlines()[-1][:120])
+            time.sleep(30)
     time.sleep(15)      # let the computes' periodic tasks settle Placement after the deletes
 
 
