@@ -178,9 +178,13 @@ class CampaignStateModule(CloudmaintModule):
             return self.nova.create_aggregate(self.params['ledger'])
         except NovaError as exc:
             # The hosts of a batch start together: another one created the ledger just now.
-            if exc.status != 409:
+            # Nova answers 409, or 500 when the database's unique name caught the race.
+            if exc.status != 409 and exc.status < 500:
                 raise
-        return self._ledger(create=False)
+            found = self._ledger(create=False)
+            if found is None:
+                raise
+            return found
 
     def _set(self, aggregate, metadata):
         self.nova.set_aggregate_metadata(aggregate['id'], metadata)

@@ -35,9 +35,21 @@ def module(nova):
     return found
 
 
-def test_ledger_created_by_another_host_of_the_batch_is_used():
-    nova = RacingNova()
+@pytest.mark.parametrize('status', [409, 500])
+def test_ledger_created_by_another_host_of_the_batch_is_used(status):
+    # 500: Nova's own name check passed for both, the database's unique key caught the second
+    nova = RacingNova(status)
     assert module(nova)._ledger(create=True) == {'id': 7, 'name': 'cloudmaint-ledger', 'metadata': {}}
+
+
+def test_a_server_error_without_a_ledger_after_it_is_not_hidden():
+    nova = RacingNova(500)
+
+    def fails(name):
+        raise NovaError(500, 'Unexpected API Error creating %s.' % name, 'POST', '/os-aggregates')
+    nova.create_aggregate = fails
+    with pytest.raises(NovaError):
+        module(nova)._ledger(create=True)
 
 
 def test_other_errors_creating_the_ledger_are_not_hidden():
