@@ -66,11 +66,14 @@ def cloudctl(*args):
 
 
 def use_profile(name):
-    """The sandbox on profile ``name``, every service restarted to read it."""
-    log('profile %s: cloudctl configure, down, up' % name)
-    cloudctl('configure', '--profile', name)
+    """The sandbox on profile ``name``, every service restarted once to read it. The scheduler
+    learns the servers of each host (anti-affinity) from the computes' instance sync, every 120 s:
+    the runs wait for it rather than meet a half-informed scheduler."""
+    log('profile %s: cloudctl configure --no-restart, down, up' % name)
+    cloudctl('configure', '--profile', name, '--no-restart')
     cloudctl('down')
     cloudctl('up')
+    time.sleep(130)
 
 
 def servers(conn):
