@@ -246,24 +246,25 @@ class Progress(object):
 
 
 def _force_or_cancel(completion, progress):
-    """At the completion timeout with ``on_timeout: force_complete``: ('force', None),
-    ('cancel', why) or ('wait', None) until the rate is known.
+    """At the completion timeout with ``on_timeout: force_complete``: (step, pause estimate in ms
+    or None, why): step 'force', 'cancel' (why says it) or 'wait' until the rate is known.
 
     Where the cloud permits post-copy (policy ``post_copy``), force-complete switches the guest
     over at once.  Where it does not (Nova's default), force-complete pauses the guest until the
     rest is sent: allowed only when that pause fits the class's ``downtime_limit_ms``."""
     if completion.get('post_copy'):
-        return 'force', None
+        return 'force', None, None
+    estimate = progress.pause_estimate_ms()
     limit = completion.get('downtime_limit_ms')
     if not limit:
-        return 'force', None
-    estimate = progress.pause_estimate_ms()
+        return 'force', estimate, None
     if estimate is None:
-        return 'wait', None
+        return 'wait', None, None
     if estimate <= limit:
-        return 'force', None
-    return 'cancel', ('force-complete would pause the guest about %d ms (post-copy not permitted), '
-                      'over its class\'s %d ms' % (estimate, limit))
+        return 'force', estimate, None
+    why = ('force-complete would pause the guest about %d ms (post-copy not permitted), '
+           'over its class\'s %d ms' % (estimate, limit))
+    return 'cancel', estimate, why
 
 
 def live_migrate(nova, waiter, server, destination=None, force=False, completion=None,
@@ -309,12 +310,12 @@ def live_migrate(nova, waiter, server, destination=None, force=False, completion
         if limit and elapsed > limit and not acted:
             # Nova refuses both while the migration is still queued or preparing: try again
             # at the next poll rather than giving up on the completion policy.
-            step, why = ('cancel', None) if on_timeout != 'force_complete' else \
+            step, estimate, why = ('cancel', None, None) if on_timeout != 'force_complete' else \
                 _force_or_cancel(completion, progress)
             try:
                 if step == 'force':
                     if not completion.get('post_copy'):
-                        attempt['pause_estimate_ms'] = progress.pause_estimate_ms()
+                        attempt['pause_estimate_ms'] = estimate
                     nova.force_complete(server['id'], migration['id'])
                     attempt['force_completed'] = True
                     acted = True
